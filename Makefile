@@ -1,0 +1,35 @@
+# ppdet-face: `make demo` and `make test` work on a fresh machine (Python 3.11, no GPU).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.ppdet-face-installed
+SHARED ?= ../shared
+
+.PHONY: venv demo test test-fast build clean bench
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml setup.py tools/install_paddledet.py eval_tools/_box_overlaps.pyx
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	$(PY) tools/install_paddledet.py --wheel-dir .wheels
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(PIP) check
+	touch $@
+
+build: venv
+	$(PY) setup.py build_ext --inplace >/dev/null
+
+demo: venv
+	$(PY) tools/demo.py
+
+test: venv
+	PPDET_FACE_SHARED=$(SHARED) $(PY) -m pytest -q tests
+
+bench: venv
+	$(PY) benchmarks/train_speed.py
+
+clean:
+	rm -rf build *.egg-info eval_tools/*.so eval_tools/*.c output output_inference

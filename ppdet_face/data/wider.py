@@ -1,0 +1,132 @@
+"""WIDER FACE annotation parsing and the training/eval dataset.
+
+The annotation format (``wider_face_*_bbx_gt.txt``) is, per image: the relative image path,
+the face count, then one ``x y w h blur expression illumination invalid occlusion pose``
+line per face. Images with 0 faces carry one all-zero line, which is skipped.
+"""
+import logging
+import os
+
+import numpy as np
+from ppdet.core.workspace import register, serializable
+from ppdet.data.source.dataset import DetDataset
+
+__all__ = ["AnnotationError", "parse_wider_annotations", "WIDERFaceDetDataset"]
+
+logger = logging.getLogger("ppdet_face.data")
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+class AnnotationError(ValueError):
+    """A malformed WIDER annotation file; the message names the file and line."""
+
+
+def parse_wider_annotations(path):
+    """Parse a WIDER FACE ``*_bbx_gt.txt`` file.
+
+    Args:
+        path (str): the annotation file.
+
+    Returns:
+        tuple: ``(records, stats)``; each record is a dict with ``name`` (relative image path)
+        and ``boxes`` (float32 [N, 4] as x, y, w, h); ``stats`` counts ``images``, ``faces`` and
+        ``dropped`` (boxes with non-positive width or height, removed).
+
+    Raises:
+        AnnotationError: naming ``path`` and the 1-based line of the first malformed entry.
+    """
+    with open(path, "r", encoding="utf-8") as f:
+        lines = [line.strip() for line in f]
+    records, dropped, i = [], 0, 0
+    while i < len(lines):
+        if not lines[i]:
+            i += 1
+            continue
+        name = lines[i]
+        if not name.lower().endswith(IMAGE_EXTS):
+            raise AnnotationError(f"{path}:{i + 1}: expected an image path, got {name!r}")
+        if i + 1 >= len(lines):
+            raise AnnotationError(f"{path}:{i + 2}: missing face count after {name!r}")
+        try:
+            count = int(lines[i + 1])
+        except ValueError:
+            raise AnnotationError(f"{path}:{i + 2}: expected the face count of {name!r}, got {lines[i + 1]!r}") from None
+        if count < 0:
+            raise AnnotationError(f"{path}:{i + 2}: negative face count {count}")
+        box_lines = max(count, 1)  # a 0-face image still has one all-zero line
+        boxes = []
+        for j in range(i + 2, i + 2 + box_lines):
+            if j >= len(lines) or lines[j].lower().endswith(IMAGE_EXTS):
+                if count == 0:  # some writers omit the all-zero line
+                    box_lines = j - (i + 2)
+                    break
+                raise AnnotationError(f"{path}:{j + 1}: {name!r} declares {count} faces but the file has fewer lines")
+            fields = lines[j].split()
+            try:
+                values = [float(v) for v in fields[:4]]
+            except ValueError:
+                raise AnnotationError(f"{path}:{j + 1}: box values must be numbers, got {lines[j]!r}") from None
+            if len(values) < 4:
+                raise AnnotationError(f"{path}:{j + 1}: expected 'x y w h ...', got {lines[j]!r}")
+            if count == 0:
+                continue
+            if values[2] <= 0 or values[3] <= 0:
+                dropped += 1
+                continue
+            boxes.append(values)
+        records.append({"name": name, "boxes": np.asarray(boxes, np.float32).reshape(-1, 4)})
+        i += 2 + box_lines
+    stats = {"images": len(records), "faces": int(sum(len(r["boxes"]) for r in records)), "dropped": dropped}
+    return records, stats
+
+
+@register
+@serializable
+class WIDERFaceDetDataset(DetDataset):
+    """WIDER FACE (or any data in its layout) for ppdet's reader.
+
+    Args:
+        dataset_dir (str): dataset root. Default: "dataset/wider_face".
+        image_dir (str): images, relative to ``dataset_dir``. Default: "WIDER_train/images".
+        anno_path (str): annotation file, relative to ``dataset_dir``.
+            Default: "wider_face_split/wider_face_train_bbx_gt.txt".
+        data_fields (list[str]): fields to emit. Default: ["image", "gt_bbox", "gt_class"].
+        sample_num (int): keep only the first N images (-1: all). Default: -1.
+        keep_empty (bool): keep images without faces (they teach the background). Default: True.
+
+    Boxes are converted to x1, y1, x2, y2; boxes with non-positive size are dropped
+    (counted in the log).
+    """
+
+    def __init__(self, dataset_dir="dataset/wider_face", image_dir="WIDER_train/images",
+                 anno_path="wider_face_split/wider_face_train_bbx_gt.txt", data_fields=("image", "gt_bbox", "gt_class"),
+                 sample_num=-1, keep_empty=True, **kwargs):
+        super().__init__(dataset_dir=dataset_dir, image_dir=image_dir, anno_path=anno_path,
+                         data_fields=list(data_fields), sample_num=sample_num, **kwargs)
+        self.keep_empty = keep_empty
+
+    def parse_dataset(self):
+        anno = os.path.join(self.dataset_dir, self.anno_path)
+        if not os.path.isfile(anno):
+            raise FileNotFoundError(f"WIDER annotation file not found: {anno} "
+                                    "(see dataset/wider_face/download_wider_face.sh)")
+        parsed, stats = parse_wider_annotations(anno)
+        if stats["dropped"]:
+            logger.warning("%s: dropped %d boxes with zero or negative width/height", anno, stats["dropped"])
+        records = []
+        for idx, item in enumerate(parsed):
+            if self.sample_num > 0 and idx >= self.sample_num:
+                break
+            boxes = item["boxes"].copy()
+            if len(boxes) == 0 and not self.keep_empty:
+                continue
+            boxes[:, 2:] += boxes[:, :2]
+            rec = {"im_file": os.path.join(self.dataset_dir, self.image_dir, item["name"]),
+                   "im_id": np.array([idx]), "im_name": item["name"]}
+            if "gt_bbox" in self.data_fields:
+                rec["gt_bbox"] = boxes
+                rec["gt_class"] = np.zeros((len(boxes), 1), np.int32)
+            records.append(rec)
+        if not records:
+            raise ValueError(f"no images found in {anno}")
+        self.roidbs, self.cname2cid = records, {"face": 0}

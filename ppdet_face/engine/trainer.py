@@ -1,0 +1,87 @@
+"""PaddleDetection's Trainer with our WIDER FACE metric and distributed set-up."""
+import os
+
+import numpy as np
+from ppdet.engine import Trainer
+from ppdet.metrics import Metric
+
+from ..utils.logging import get_logger
+
+__all__ = ["FaceTrainer", "WiderFaceAPMetric", "detections_to_wider"]
+
+logger = get_logger(__name__)
+
+
+def detections_to_wider(bbox, bbox_num):
+    """Split ppdet's ``[N, 6]`` output by image into ``[n_i, 5]`` arrays of ``x, y, w, h, score``,
+    sorted by descending score (the official WIDER prediction order)."""
+    bbox = np.asarray(bbox, np.float32).reshape(-1, 6)
+    out, start = [], 0
+    for n in np.asarray(bbox_num).reshape(-1).astype(int):
+        det = bbox[start:start + n]
+        start += n
+        xywh = np.stack([det[:, 2], det[:, 3], det[:, 4] - det[:, 2], det[:, 5] - det[:, 3], det[:, 1]], axis=1)
+        out.append(xywh[np.argsort(-xywh[:, 4], kind="stable")])
+    return out
+
+
+class WiderFaceAPMetric(Metric):
+    """Easy / medium / hard AP of the WIDER protocol over an eval dataset in WIDER layout.
+
+    Args:
+        dataset (WIDERFaceDetDataset): the eval dataset (gives image names and the gt file).
+        difficulty_file (str|None): per-image easy/medium/hard face indices; default: the
+            ``difficulty_easy_medium_hard.txt`` beside the gt file.
+
+    ``get_results()`` returns ``{'bbox': [mean AP], 'easy': .., 'medium': .., 'hard': ..}``;
+    the trainer keeps ``best_model`` by the mean.
+    """
+
+    def __init__(self, dataset, difficulty_file=None):
+        self.dataset = dataset
+        self.gt_file = dataset.get_anno()
+        self.difficulty_file = difficulty_file
+        self.reset()
+
+    def reset(self):
+        self.preds = {}
+        self.results = {}
+
+    def update(self, inputs, outputs):
+        names = {int(r["im_id"][0]): os.path.splitext(r["im_name"])[0] for r in self.dataset.roidbs}
+        ids = np.asarray(inputs["im_id"]).reshape(-1)
+        for im_id, det in zip(ids, detections_to_wider(outputs["bbox"], outputs["bbox_num"])):
+            self.preds[names[int(im_id)]] = det
+
+    def accumulate(self):
+        from eval_tools import evaluate_widerface
+
+        result = evaluate_widerface(self.preds, self.gt_file, difficulty=self.difficulty_file)
+        self.results = {k: float(result.ap[k]) for k in ("easy", "medium", "hard")}
+        self.results["bbox"] = [float(np.mean([self.results[k] for k in ("easy", "medium", "hard")]))]
+
+    def log(self):
+        r = self.results
+        logger.info("WIDER AP  easy %.4f  medium %.4f  hard %.4f", r["easy"], r["medium"], r["hard"])
+
+    def get_results(self):
+        return self.results
+
+
+class FaceTrainer(Trainer):
+    """ppdet's Trainer, evaluating with :class:`WiderFaceAPMetric` when ``metric: WiderFace``."""
+
+    def _init_metrics(self, validate=False):
+        if self.cfg.get("metric") == "WiderFace" and (self.mode == "eval" or (self.mode == "train" and validate)):
+            dataset = self.cfg["EvalDataset"]
+            if not dataset.roidbs:
+                dataset.parse_dataset()
+            self._metrics = [WiderFaceAPMetric(dataset, self.cfg.get("difficulty_file"))]
+            return
+        super()._init_metrics(validate=validate)
+
+    def _init_callbacks(self):
+        super()._init_callbacks()
+        if self.mode == "eval":  # ppdet adds its own WIDER callback (face_eval_run); we evaluate ourselves
+            self._callbacks = [c for c in self._callbacks if type(c).__name__ != "WiferFaceEval"]
+            self._compose_callback.callbacks = self._callbacks

@@ -1,0 +1,112 @@
+"""SSD-style face head and its anchor generator.
+
+Anchors are computed with plain tensor ops (``arange``/``meshgrid``), not the legacy
+``prior_box`` op, so the head traces under ``paddle.jit.to_static(full_graph=True)`` and
+exports to ONNX. They equal ``prior_box`` (checked in tests/modeling/test_anchors.py).
+"""
+import paddle
+import paddle.nn as nn
+from ppdet.core.workspace import register, serializable
+
+__all__ = ["BlazeFaceAnchors", "BlazeFaceHead"]
+
+
+@register
+@serializable
+class BlazeFaceAnchors:
+    """Square SSD anchors at every cell of each feature level.
+
+    Args:
+        steps (list[float]): stride of each level in input pixels. Default: [8, 16].
+        min_sizes (list[list[float]]): anchor side lengths (pixels) per level.
+            Default: [[16, 24], [32, 48, 64, 80, 96, 128]].
+        offset (float): cell-centre offset in units of ``step``. Default: 0.5.
+
+    Calling it with the feature maps and the input image returns one ``[H_i*W_i*K_i, 4]``
+    tensor per level of ``x1, y1, x2, y2`` normalised by the input width/height, ordered
+    row, column, then size (the layout of the head's reshaped outputs).
+    """
+
+    def __init__(self, steps=(8.0, 16.0), min_sizes=((16.0, 24.0), (32.0, 48.0, 64.0, 80.0, 96.0, 128.0)),
+                 offset=0.5):
+        if len(steps) != len(min_sizes):
+            raise ValueError(f"steps ({len(steps)} levels) and min_sizes ({len(min_sizes)} levels) differ in length")
+        for sizes in min_sizes:
+            if not sizes or any(float(s) <= 0 for s in sizes):
+                raise ValueError(f"min_sizes must be non-empty lists of positive sizes, got {min_sizes}")
+        self.steps = [float(s) for s in steps]
+        self.min_sizes = [[float(s) for s in sizes] for sizes in min_sizes]
+        self.offset = float(offset)
+
+    @property
+    def num_priors(self):
+        """Anchors per cell, per level."""
+        return [len(sizes) for sizes in self.min_sizes]
+
+    def level_anchors(self, feat_h, feat_w, img_h, img_w, step, sizes):
+        """Anchors of one level; arguments may be ints or 0-d/1-element tensors."""
+        ys = (paddle.arange(feat_h, dtype="float32") + self.offset) * step
+        xs = (paddle.arange(feat_w, dtype="float32") + self.offset) * step
+        cy, cx = paddle.meshgrid(ys, xs)
+        half = paddle.to_tensor(sizes, dtype="float32") * 0.5
+        cx = cx.unsqueeze(-1)
+        cy = cy.unsqueeze(-1)
+        img_w = paddle.cast(img_w, "float32")
+        img_h = paddle.cast(img_h, "float32")
+        boxes = paddle.stack([(cx - half) / img_w, (cy - half) / img_h, (cx + half) / img_w, (cy + half) / img_h],
+                             axis=-1)
+        return boxes.reshape([-1, 4])
+
+    def __call__(self, feats, image):
+        img_shape = paddle.shape(image)
+        out = []
+        for feat, step, sizes in zip(feats, self.steps, self.min_sizes):
+            feat_shape = paddle.shape(feat)
+            out.append(self.level_anchors(feat_shape[2], feat_shape[3], img_shape[2], img_shape[3], step, sizes))
+        return out
+
+
+@register
+class BlazeFaceHead(nn.Layer):
+    """Per level, a 3x3 conv for box deltas and one for class logits (face + background).
+
+    Args:
+        in_channels (list[int]): channels of each level; filled in by :meth:`from_config`
+            from the neck's (or backbone's) ``out_shape``.
+        num_classes (int): foreground classes (shared key). Default: 1.
+        anchor_generator (BlazeFaceAnchors): anchors. Default: the BlazeFace anchors.
+        kernel_size (int): conv kernel size. Default: 3.
+
+    ``forward(feats, image)`` returns ``(box_deltas, logits, anchors)``: lists per level of
+    ``[N, A_i, 4]``, ``[N, A_i, num_classes + 1]`` (background last) and ``[A_i, 4]``.
+    """
+
+    __shared__ = ["num_classes"]
+    __inject__ = ["anchor_generator"]
+
+    def __init__(self, in_channels=(48, 48), num_classes=1, anchor_generator=None, kernel_size=3):
+        super().__init__()
+        self.num_classes = num_classes + 1
+        self.anchor_generator = anchor_generator or BlazeFaceAnchors()
+        if isinstance(self.anchor_generator, dict):
+            self.anchor_generator = BlazeFaceAnchors(**self.anchor_generator)
+        num_priors = self.anchor_generator.num_priors
+        if len(in_channels) != len(num_priors):
+            raise ValueError(f"{len(in_channels)} feature levels but anchors for {len(num_priors)}")
+        self.box_convs, self.score_convs = [], []
+        for i, (channels, k) in enumerate(zip(in_channels, num_priors)):
+            box = nn.Conv2D(channels, k * 4, kernel_size, padding=kernel_size // 2)
+            score = nn.Conv2D(channels, k * self.num_classes, kernel_size, padding=kernel_size // 2)
+            self.box_convs.append(self.add_sublayer(f"boxes{i}", box))
+            self.score_convs.append(self.add_sublayer(f"scores{i}", score))
+
+    @classmethod
+    def from_config(cls, cfg, input_shape):
+        return {"in_channels": [s.channels for s in input_shape]}
+
+    def forward(self, feats, image):
+        deltas, logits = [], []
+        for feat, box_conv, score_conv in zip(feats, self.box_convs, self.score_convs):
+            deltas.append(paddle.transpose(box_conv(feat), [0, 2, 3, 1]).reshape([0, -1, 4]))
+            logits.append(paddle.transpose(score_conv(feat), [0, 2, 3, 1]).reshape([0, -1, self.num_classes]))
+        return deltas, logits, self.anchor_generator(feats, image)

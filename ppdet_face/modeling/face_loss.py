@@ -1,0 +1,171 @@
+"""SSD loss for face detection with batched (vectorised) target assignment and mining.
+
+Compared with PaddleDetection's ``SSDLoss``: no Python loop over images, no device->host
+sync per image, and the IoU matrix is built only over the real ground-truth boxes of the
+batch (padding added by ``PadBox`` is trimmed first), so the cost does not grow with the
+reader's ``num_max_boxes``.
+"""
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+from ppdet.core.workspace import register, serializable
+
+__all__ = ["BlazeFaceSSDLoss", "pairwise_iou", "encode_boxes", "assign_targets", "mine_hard_negatives"]
+
+
+def pairwise_iou(boxes1, boxes2, eps=1e-10):
+    """IoU between ``boxes1`` [B, G, 4] and ``boxes2`` [A, 4] (x1, y1, x2, y2); returns [B, G, A]."""
+    b1 = boxes1.unsqueeze(2)
+    b2 = boxes2.unsqueeze(0).unsqueeze(0)
+    ix1 = paddle.maximum(b1[..., 0], b2[..., 0])
+    iy1 = paddle.maximum(b1[..., 1], b2[..., 1])
+    ix2 = paddle.minimum(b1[..., 2], b2[..., 2])
+    iy2 = paddle.minimum(b1[..., 3], b2[..., 3])
+    inter = (ix2 - ix1).clip(min=0) * (iy2 - iy1).clip(min=0)
+    area1 = (b1[..., 2] - b1[..., 0]) * (b1[..., 3] - b1[..., 1])
+    area2 = (b2[..., 2] - b2[..., 0]) * (b2[..., 3] - b2[..., 1])
+    return inter / (area1 + area2 - inter + eps)
+
+
+def encode_boxes(gt, anchors, variances):
+    """SSD centre-size encoding of ``gt`` [..., 4] w.r.t. ``anchors`` [..., 4]."""
+    aw = anchors[..., 2] - anchors[..., 0]
+    ah = anchors[..., 3] - anchors[..., 1]
+    ax = anchors[..., 0] + 0.5 * aw
+    ay = anchors[..., 1] + 0.5 * ah
+    gw = (gt[..., 2] - gt[..., 0]).clip(min=1e-6)
+    gh = (gt[..., 3] - gt[..., 1]).clip(min=1e-6)
+    gx = gt[..., 0] + 0.5 * gw
+    gy = gt[..., 1] + 0.5 * gh
+    return paddle.stack([(gx - ax) / aw / variances[0], (gy - ay) / ah / variances[1],
+                         paddle.log(gw / aw) / variances[2], paddle.log(gh / ah) / variances[3]], axis=-1)
+
+
+def assign_targets(gt_bbox, gt_class, anchors, overlap_threshold):
+    """Match every anchor to a ground-truth box, for the whole batch at once.
+
+    An anchor is positive when its best IoU is >= ``overlap_threshold``; in addition every
+    ground-truth box is forced onto its best anchor (so no face is left unmatched). Padding
+    boxes (zero width or height) never match.
+
+    Args:
+        gt_bbox (Tensor): [B, G, 4] normalised x1, y1, x2, y2 (padding rows allowed).
+        gt_class (Tensor): [B, G] or [B, G, 1] integer class ids (0-based foreground).
+        anchors (Tensor): [A, 4] normalised anchors.
+        overlap_threshold (float): positive IoU threshold.
+
+    Returns:
+        tuple: ``(matched_box [B, A, 4], matched_class [B, A] int64, positive [B, A] bool)``.
+    """
+    batch, num_anchors = gt_bbox.shape[0], anchors.shape[0]
+    gt_class = gt_class.reshape([batch, -1]).astype("int64")
+    valid = paddle.logical_and(gt_bbox[..., 2] > gt_bbox[..., 0], gt_bbox[..., 3] > gt_bbox[..., 1])
+    counts = valid.astype("int64").sum(axis=1)
+    num_real = int(counts.max()) if gt_bbox.shape[1] else 0
+    if num_real == 0:
+        zeros = paddle.zeros([batch, num_anchors], "int64")
+        return paddle.zeros([batch, num_anchors, 4], anchors.dtype), zeros, zeros.astype("bool")
+    # PadBox puts real boxes first; trim the padding so the IoU matrix is [B, G_real, A].
+    order = paddle.argsort(valid.astype("int32"), axis=1, descending=True, stable=True)[:, :num_real]
+    gt_bbox = paddle.take_along_axis(gt_bbox, order.unsqueeze(-1).expand([batch, num_real, 4]), axis=1)
+    gt_class = paddle.take_along_axis(gt_class, order, axis=1)
+    valid = paddle.arange(num_real, dtype="int64").unsqueeze(0) < counts.unsqueeze(1)
+
+    iou = pairwise_iou(gt_bbox, anchors)
+    iou = paddle.where(valid.unsqueeze(-1), iou, paddle.full_like(iou, -1.0))
+    best_iou = iou.max(axis=1)  # [B, A]
+    best_gt = iou.argmax(axis=1)  # [B, A]
+    # Force each real GT onto its best anchor (IoU set to 2 so it is positive whatever the threshold).
+    forced_anchor = iou.argmax(axis=2)  # [B, G]
+    batch_offset = paddle.arange(batch, dtype="int64").unsqueeze(-1) * num_anchors
+    flat_idx = paddle.masked_select(forced_anchor + batch_offset, valid)
+    gt_idx = paddle.masked_select(paddle.arange(num_real, dtype="int64").unsqueeze(0).expand([batch, num_real]),
+                                  valid)
+    best_gt = paddle.scatter(best_gt.reshape([-1]), flat_idx, gt_idx, overwrite=True).reshape([batch, num_anchors])
+    best_iou = paddle.scatter(best_iou.reshape([-1]), flat_idx, paddle.full(flat_idx.shape, 2.0, best_iou.dtype),
+                              overwrite=True).reshape([batch, num_anchors])
+    positive = best_iou >= overlap_threshold
+    matched_box = paddle.take_along_axis(gt_bbox, best_gt.unsqueeze(-1).expand([batch, num_anchors, 4]), axis=1)
+    matched_class = paddle.take_along_axis(gt_class, best_gt, axis=1)
+    return matched_box, matched_class, positive
+
+
+def mine_hard_negatives(conf_loss, positive, neg_pos_ratio, empty_neg_fraction):
+    """Select, per image, the ``neg_pos_ratio * num_pos`` negatives with the highest loss.
+
+    Images without positives keep ``ceil(empty_neg_fraction * A)`` negatives, so
+    face-free images still teach the background class.
+
+    Args:
+        conf_loss (Tensor): [B, A] per-anchor classification loss (no gradient needed).
+        positive (Tensor): [B, A] bool.
+        neg_pos_ratio (float): negatives per positive.
+        empty_neg_fraction (float): fraction of anchors used as negatives when an image has no positive.
+
+    Returns:
+        Tensor: [B, A] bool mask of the selected negatives.
+    """
+    num_anchors = conf_loss.shape[1]
+    neg_loss = paddle.where(positive, paddle.full_like(conf_loss, -1.0), conf_loss.detach())
+    rank = paddle.argsort(paddle.argsort(neg_loss, axis=1, descending=True), axis=1)
+    num_pos = positive.astype("float32").sum(axis=1, keepdim=True)
+    num_neg = paddle.where(num_pos > 0, num_pos * neg_pos_ratio,
+                           paddle.full_like(num_pos, float(-(-empty_neg_fraction * num_anchors // 1))))
+    num_neg = paddle.minimum(num_neg, num_anchors - num_pos)
+    return paddle.logical_and(rank.astype("float32") < num_neg, paddle.logical_not(positive))
+
+
+@register
+@serializable
+class BlazeFaceSSDLoss(nn.Layer):
+    """SSD multibox loss: smooth-L1 on positive anchors + softmax cross-entropy on positives
+    and hard-mined negatives, divided by the number of positives in the batch.
+
+    Args:
+        overlap_threshold (float): IoU for a positive anchor. Default: 0.35.
+        neg_pos_ratio (float): hard negatives per positive. Default: 3.0.
+        empty_neg_fraction (float): negatives (as a fraction of anchors) for images with no face.
+            Default: 0.01 (PaddleDetection's value).
+        loc_loss_weight (float): weight of the box loss. Default: 1.0.
+        conf_loss_weight (float): weight of the class loss. Default: 1.0.
+        prior_box_var (list[float]): encoding variances. Default: [0.1, 0.1, 0.2, 0.2].
+
+    ``forward(deltas, logits, gt_bbox, gt_class, anchors)`` (per-level lists as the head returns
+    them) returns a dict with ``loss``, ``loss_loc``, ``loss_conf`` (scalars) and ``num_pos``.
+    """
+
+    def __init__(self, overlap_threshold=0.35, neg_pos_ratio=3.0, empty_neg_fraction=0.01, loc_loss_weight=1.0,
+                 conf_loss_weight=1.0, prior_box_var=(0.1, 0.1, 0.2, 0.2)):
+        super().__init__()
+        if not 0.0 < overlap_threshold <= 1.0:
+            raise ValueError(f"overlap_threshold must be in (0, 1], got {overlap_threshold}")
+        if len(prior_box_var) != 4:
+            raise ValueError(f"prior_box_var needs 4 values, got {prior_box_var}")
+        self.overlap_threshold = float(overlap_threshold)
+        self.neg_pos_ratio = float(neg_pos_ratio)
+        self.empty_neg_fraction = float(empty_neg_fraction)
+        self.loc_loss_weight = float(loc_loss_weight)
+        self.conf_loss_weight = float(conf_loss_weight)
+        self.prior_box_var = [float(v) for v in prior_box_var]
+
+    def forward(self, deltas, logits, gt_bbox, gt_class, anchors):
+        deltas = paddle.concat(deltas, axis=1)
+        logits = paddle.concat(logits, axis=1)
+        anchors = paddle.concat(anchors, axis=0)
+        bg_index = logits.shape[-1] - 1
+        with paddle.no_grad():
+            matched_box, matched_class, positive = assign_targets(
+                gt_bbox.astype("float32"), gt_class, anchors, self.overlap_threshold)
+            target_delta = encode_boxes(matched_box, anchors.unsqueeze(0), self.prior_box_var)
+            target_class = paddle.where(positive, matched_class, paddle.full_like(matched_class, bg_index))
+        pos_f = positive.astype(deltas.dtype)
+        loc = F.smooth_l1_loss(deltas, target_delta, reduction="none").sum(axis=-1)
+        loss_loc = (loc * pos_f).sum() * self.loc_loss_weight
+        ce = F.cross_entropy(logits, target_class.unsqueeze(-1), reduction="none").squeeze(-1)
+        negative = mine_hard_negatives(ce, positive, self.neg_pos_ratio, self.empty_neg_fraction)
+        selected = paddle.logical_or(positive, negative).astype(ce.dtype)
+        loss_conf = (ce * selected).sum() * self.conf_loss_weight
+        num_pos = pos_f.sum()
+        normalizer = num_pos.clip(min=1.0)
+        return {"loss": (loss_loc + loss_conf) / normalizer, "loss_loc": loss_loc / normalizer,
+                "loss_conf": loss_conf / normalizer, "num_pos": num_pos}

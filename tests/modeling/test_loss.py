@@ -1,0 +1,85 @@
+"""Target assignment and hard-negative mining on hand-made cases."""
+import numpy as np
+import paddle
+
+from ppdet_face.modeling import BlazeFaceSSDLoss
+from ppdet_face.modeling.face_loss import assign_targets, encode_boxes, mine_hard_negatives
+from ppdet_face.modeling.post_process import decode_boxes
+
+ANCHORS = paddle.to_tensor([[0.0, 0.0, 0.2, 0.2],    # A0
+                            [0.1, 0.1, 0.3, 0.3],    # A1
+                            [0.5, 0.5, 0.7, 0.7],    # A2
+                            [0.6, 0.6, 0.9, 0.9]])   # A3
+GT = paddle.to_tensor([
+    [[0.0, 0.0, 0.2, 0.2],        # GT0: IoU 1 with A0, 0.143 with A1
+     [0.55, 0.55, 0.75, 0.75],    # GT1: IoU 0.391 with A2 (>= 0.35), 0.209 with A3
+     [0.7, 0.7, 0.8, 0.8],        # GT2: best IoU 0.111 (A3) < 0.35 -> forced onto A3
+     [0.0, 0.0, 0.0, 0.0]],       # padding: never matches
+    [[0.0, 0.0, 0.0, 0.0]] * 4,   # an image without faces
+])
+CLASSES = paddle.zeros([2, 4, 1], "int32")
+
+
+def test_positives_threshold_and_forced_match():
+    box, cls, pos = assign_targets(GT, CLASSES, ANCHORS, 0.35)
+    assert pos.numpy().tolist() == [[True, False, True, True], [False, False, False, False]]
+    np.testing.assert_allclose(box.numpy()[0, 0], [0.0, 0.0, 0.2, 0.2])
+    np.testing.assert_allclose(box.numpy()[0, 2], [0.55, 0.55, 0.75, 0.75])
+    np.testing.assert_allclose(box.numpy()[0, 3], [0.7, 0.7, 0.8, 0.8])
+    assert cls.numpy()[0, pos.numpy()[0]].tolist() == [0, 0, 0]
+
+
+def test_threshold_is_respected():
+    _, _, pos = assign_targets(GT, CLASSES, ANCHORS, 0.5)  # GT1 (0.391) now positive only by forcing
+    assert pos.numpy()[0].tolist() == [True, False, True, True]
+    gt_one = GT[:1, 1:2]  # GT1 alone: forced onto A2 whatever the threshold
+    _, _, pos = assign_targets(gt_one, CLASSES[:1, :1], ANCHORS, 0.99)
+    assert pos.numpy()[0].tolist() == [False, False, True, False]
+
+
+def test_padding_order_does_not_matter():
+    shuffled = paddle.to_tensor(GT.numpy()[:, [3, 1, 0, 2]])
+    _, _, pos = assign_targets(shuffled, CLASSES, ANCHORS, 0.35)
+    assert pos.numpy()[0].tolist() == [True, False, True, True]
+
+
+def test_hard_negative_mining_picks_highest_losses():
+    conf = paddle.to_tensor([[0.1, 0.9, 0.5, 0.3, 0.7, 0.2]])
+    pos = paddle.to_tensor([[False, False, False, False, True, False]])
+    neg = mine_hard_negatives(conf, pos, neg_pos_ratio=2.0, empty_neg_fraction=0.01)
+    assert neg.numpy()[0].tolist() == [False, True, True, False, False, False]
+    # no positives: ceil(0.01 * 6) = 1 negative, the hardest one
+    neg = mine_hard_negatives(conf, paddle.zeros_like(pos), 3.0, 0.01)
+    assert neg.numpy()[0].tolist() == [False, True, False, False, False, False]
+    # never more negatives than exist
+    neg = mine_hard_negatives(conf, paddle.to_tensor([[True, True, True, True, True, False]]), 3.0, 0.01)
+    assert neg.numpy()[0].tolist() == [False] * 5 + [True]
+
+
+def test_encode_decode_round_trip():
+    gt = paddle.to_tensor([[[0.1, 0.2, 0.4, 0.35]]])
+    anchor = paddle.to_tensor([[0.15, 0.15, 0.35, 0.35]])
+    delta = encode_boxes(gt, anchor.unsqueeze(0), [0.1, 0.1, 0.2, 0.2])
+    np.testing.assert_allclose(decode_boxes(delta, anchor, [0.1, 0.1, 0.2, 0.2]).numpy(), gt.numpy(), atol=1e-6)
+
+
+def test_loss_value_matches_hand_computation():
+    loss_fn = BlazeFaceSSDLoss(overlap_threshold=0.35, neg_pos_ratio=3.0)
+    deltas = paddle.zeros([2, 4, 4])
+    logits = paddle.zeros([2, 4, 2])  # uniform: CE = log 2 everywhere
+    out = loss_fn([deltas], [logits], GT, CLASSES, [ANCHORS])
+    # image 0: 3 positives + 1 negative (all that exist); image 1: ceil(0.04) = 1 negative
+    expected_conf = 5 * np.log(2.0) / 3
+    delta = encode_boxes(GT[:1, :3], ANCHORS[[0, 2, 3]].unsqueeze(0), [0.1, 0.1, 0.2, 0.2]).numpy()
+    smooth = np.where(np.abs(delta) < 1, 0.5 * delta ** 2, np.abs(delta) - 0.5).sum()
+    assert float(out["num_pos"]) == 3
+    np.testing.assert_allclose(float(out["loss_conf"]), expected_conf, rtol=1e-5)
+    np.testing.assert_allclose(float(out["loss_loc"]), smooth / 3, rtol=1e-5)
+    np.testing.assert_allclose(float(out["loss"]), expected_conf + smooth / 3, rtol=1e-5)
+
+
+def test_loss_without_any_face_is_finite():
+    loss_fn = BlazeFaceSSDLoss()
+    out = loss_fn([paddle.zeros([1, 4, 4])], [paddle.zeros([1, 4, 2])], paddle.zeros([1, 3, 4]),
+                  paddle.zeros([1, 3, 1], "int32"), [ANCHORS])
+    assert np.isfinite(float(out["loss"])) and float(out["num_pos"]) == 0
