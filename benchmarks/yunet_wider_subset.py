@@ -1,0 +1,136 @@
+#!/usr/bin/env python
+"""End-to-end check of the WIDER FACE evaluator with a real detector: YuNet on the 9-image subset.
+
+Runs YuNet through ``cv2.FaceDetectorYN`` (input size set per image, original resolution, low
+score threshold) on the 9 real WIDER val images of the shared subset, writes the detections in
+the official ``<event>/<name>.txt`` format, and scores them with ``eval_tools`` against the subset
+ground truth (``wider_face_val_bbx_gt.txt`` + ``difficulty_easy_medium_hard.txt``).
+
+Usage::
+
+    python benchmarks/yunet_wider_subset.py [--out output/yunet_pred] [--score-threshold 0.02]
+        [--json output/yunet_subset.json] [--plot output/yunet_subset_pr.png]
+
+Shared material: ``$PPDET_FACE_SHARED`` (default ``<repo>/../shared``). Nine images with 20 / 60 /
+474 kept faces are far too few for AP values comparable to the published full-val numbers; the
+script checks that the pipeline works on real detections.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from eval_tools import (  # noqa: E402
+    SETTINGS,
+    GroundTruthError,
+    evaluate_widerface,
+    load_ground_truth,
+    write_pred_file,
+)
+
+
+def shared_dir() -> Path:
+    """``$PPDET_FACE_SHARED`` or ``<repo>/../shared``."""
+    return Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared"))
+
+
+def detect_yunet(detector, image: np.ndarray) -> np.ndarray:
+    """Run YuNet on one BGR image at its own size.
+
+    Args:
+        detector: a ``cv2.FaceDetectorYN``.
+        image: ``H x W x 3`` BGR image.
+
+    Returns:
+        ``[K, 5]`` ``left top width height score``.
+    """
+    h, w = image.shape[:2]
+    detector.setInputSize((w, h))
+    _, faces = detector.detect(image)
+    if faces is None or len(faces) == 0:
+        return np.zeros((0, 5), dtype=np.float64)
+    faces = np.asarray(faces, dtype=np.float64)
+    return np.column_stack([faces[:, :4], faces[:, -1]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Detect, write, evaluate; return the exit status."""
+    shared = shared_dir()
+    subset = shared / "data" / "wider_face_val_subset"
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--subset", default=str(subset), help="WIDER val subset folder")
+    p.add_argument("--model", default=str(shared / "peers" / "yunet" /
+                                          "face_detection_yunet_2026may.onnx"))
+    p.add_argument("--out", default=str(REPO / "output" / "yunet_pred"),
+                   help="prediction folder to write")
+    p.add_argument("--score-threshold", type=float, default=0.02)
+    p.add_argument("--nms-threshold", type=float, default=0.3)
+    p.add_argument("--top-k", type=int, default=5000)
+    p.add_argument("--backend", default="auto", choices=("auto", "cython", "numpy"))
+    p.add_argument("--json", default=None, help="also write the evaluation JSON here")
+    p.add_argument("--plot", default=None, help="also write the PR curves PNG here")
+    args = p.parse_args(argv)
+
+    subset = Path(args.subset)
+    gt_txt = subset / "wider_face_split" / "wider_face_val_bbx_gt.txt"
+    if not Path(args.model).is_file():
+        p.error(f"YuNet model not found: {args.model} (set PPDET_FACE_SHARED or pass --model)")
+    try:
+        gt = load_ground_truth(gt_txt)
+    except GroundTruthError as exc:
+        p.error(f"{exc} (set PPDET_FACE_SHARED or pass --subset)")
+
+    import cv2
+
+    if not hasattr(cv2, "FaceDetectorYN"):
+        p.error(f"OpenCV {cv2.__version__} has no FaceDetectorYN (need >= 4.8)")
+    detector = cv2.FaceDetectorYN.create(args.model, "", (320, 320), args.score_threshold,
+                                         args.nms_threshold, args.top_k)
+    out = Path(args.out)
+    n_boxes, t_det = 0, 0.0
+    print(f"YuNet {Path(args.model).name} (OpenCV {cv2.__version__}), score >= "
+          f"{args.score_threshold}, NMS {args.nms_threshold}")
+    for im in gt.images:
+        path = subset / "WIDER_val" / "images" / im.event / f"{im.name}.jpg"
+        image = cv2.imread(str(path))
+        if image is None:
+            p.error(f"cannot read image {path}")
+        t0 = time.perf_counter()
+        boxes = detect_yunet(detector, image)
+        t_det += time.perf_counter() - t0
+        write_pred_file(out / im.event / f"{im.name}.txt", f"{im.name}.jpg", boxes)
+        n_boxes += len(boxes)
+        print(f"  {im.key:<60} {image.shape[1]}x{image.shape[0]}  {len(im.boxes):>4} faces  "
+              f"{len(boxes):>4} detections")
+    print(f"{n_boxes} detections on {len(gt)} images in {t_det:.2f} s, written to {out}")
+
+    result = evaluate_widerface(out, gt, backend=args.backend)
+    print(f"IoU backend: {result.backend}")
+    print(result.format_table())
+    if args.json:
+        import json
+
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        payload = result.to_dict()
+        payload.update(pred_dir=str(out), gt=str(gt_txt), model=str(args.model),
+                       score_threshold=args.score_threshold)
+        Path(args.json).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    if args.plot:
+        from eval_tools.plotting import plot_pr_curves
+
+        print(f"wrote {plot_pr_curves(result, args.plot, title='YuNet, 9-image WIDER val subset')}")
+    return 0 if all(np.isfinite(result.ap[s]) for s in SETTINGS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""WIDER FACE evaluation of ppdet-face: the official AP protocol in Python, no MATLAB.
+
+Quick use::
+
+    from eval_tools import evaluate_widerface
+    result = evaluate_widerface("output/pred", "../shared/data/wider_face_eval_gt")
+    print(result.format_table())
+
+Command line::
+
+    python eval_tools/evaluate.py -p <pred_dir> -g <gt> [--json out.json] [--plot pr.png]
+
+The IoU kernel is the Cython extension ``eval_tools._box_overlaps`` when built
+(``python setup.py build_ext --inplace``), else a bit-identical numpy fallback; see
+:func:`get_backend`.
+"""
+from .box_overlaps import (
+    BACKENDS,
+    Backend,
+    bbox_overlaps,
+    bbox_overlaps_numpy,
+    cython_available,
+    get_backend,
+)
+from .widerface import (
+    SETTINGS,
+    GroundTruthError,
+    GtImage,
+    MissingPredictionsWarning,
+    PredictionFormatError,
+    WiderEvalResult,
+    WiderGroundTruth,
+    dataset_pr_info,
+    image_eval,
+    img_pr_info,
+    load_ground_truth,
+    load_gt_mat,
+    load_gt_txt,
+    load_predictions,
+    norm_score,
+    read_difficulty_file,
+    read_pred_file,
+    score_thresholds,
+    voc_ap,
+    write_pred_file,
+    write_predictions,
+)
+from .widerface import evaluate as evaluate_widerface
+
+# Note: the function is exported as ``evaluate_widerface`` because ``eval_tools.evaluate`` is the
+# command-line module (importing it would shadow a package attribute of the same name).
+
+__all__ = [
+    "BACKENDS", "Backend", "bbox_overlaps", "bbox_overlaps_numpy", "cython_available",
+    "get_backend", "SETTINGS", "GroundTruthError", "GtImage", "MissingPredictionsWarning",
+    "PredictionFormatError", "WiderEvalResult", "WiderGroundTruth", "dataset_pr_info",
+    "evaluate_widerface", "image_eval", "img_pr_info", "load_ground_truth", "load_gt_mat",
+    "load_gt_txt", "load_predictions", "norm_score", "read_difficulty_file", "read_pred_file",
+    "score_thresholds", "voc_ap", "write_pred_file", "write_predictions", "plot_pr_curves",
+]
+
+
+def plot_pr_curves(*args, **kwargs):
+    """Lazy wrapper of :func:`eval_tools.plotting.plot_pr_curves` (imports matplotlib on use)."""
+    from .plotting import plot_pr_curves as _plot
+
+    return _plot(*args, **kwargs)
