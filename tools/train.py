@@ -21,6 +21,9 @@ def parse_args(argv=None):
     parser.add_argument("--use_vdl", action="store_true", help="log to VisualDL (needs `pip install visualdl`)")
     parser.add_argument("--vdl_log_dir", default="vdl_log_dir/scalar", help="VisualDL log dir")
     parser.add_argument("--seed", type=int, default=None, help="random seed for paddle, numpy and random")
+    parser.add_argument("--save_rank_weights", default=None, metavar="DIR",
+                        help="after training, every rank saves its weights to DIR/rank<N>.pdparams "
+                             "(to check that data-parallel ranks stay identical)")
     return parser.parse_args(argv)
 
 
@@ -46,6 +49,14 @@ def main(argv=None):
     elif cfg.get("pretrain_weights"):
         trainer.load_weights(cfg.pretrain_weights)
     trainer.train(validate=args.eval)
+    if args.save_rank_weights:
+        import os
+
+        import paddle
+
+        os.makedirs(args.save_rank_weights, exist_ok=True)
+        model = getattr(trainer.model, "_layers", trainer.model)
+        paddle.save(model.state_dict(), os.path.join(args.save_rank_weights, f"rank{dist.get_rank()}.pdparams"))
 
 
 if __name__ == "__main__":

@@ -83,8 +83,37 @@ def load_config(path, overrides=None):
     if overrides:
         if not isinstance(overrides, dict):
             overrides = parse_overrides(overrides)
-        merge_config(overrides)
+        _apply_overrides(cfg, overrides, merge_config)
     return cfg
+
+
+def _apply_overrides(cfg, overrides, merge_config):
+    """Merge ``overrides`` into ``cfg``; a key naming an object built by a YAML tag (e.g. a
+    ``!WIDERFaceDetDataset``) sets that object's attributes instead of replacing it by a dict."""
+    plain = {}
+    for key, value in overrides.items():
+        target = cfg.get(key)
+        if isinstance(value, dict) and target is not None and not isinstance(target, dict) \
+                and hasattr(target, "__dict__"):
+            _set_attrs(target, value, key)
+        else:
+            plain[key] = value
+    if plain:
+        merge_config(plain)
+
+
+def _set_attrs(obj, values, where):
+    for name, value in values.items():
+        if not hasattr(obj, name):
+            known = sorted(k for k in vars(obj) if not k.startswith("_"))
+            raise ConfigError(f"-o {where}.{name}: {type(obj).__name__} has no option {name!r}; "
+                              f"known: {', '.join(known)}")
+        current = getattr(obj, name)
+        if isinstance(value, dict) and current is not None and hasattr(current, "__dict__") \
+                and not isinstance(current, dict):
+            _set_attrs(current, value, f"{where}.{name}")
+        else:
+            setattr(obj, name, value)
 
 
 def setup_device(cfg):

@@ -83,5 +83,7 @@ class FaceTrainer(Trainer):
     def _init_callbacks(self):
         super()._init_callbacks()
         if self.mode == "eval":  # ppdet adds its own WIDER callback (face_eval_run); we evaluate ourselves
+            from ppdet.engine.callbacks import ComposeCallback
+
             self._callbacks = [c for c in self._callbacks if type(c).__name__ != "WiferFaceEval"]
-            self._compose_callback.callbacks = self._callbacks
+            self._compose_callback = ComposeCallback(self._callbacks)

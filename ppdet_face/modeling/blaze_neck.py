@@ -27,11 +27,11 @@ class FPN(nn.Layer):
     ``forward([fine, coarse])`` returns ``(merged_fine, lateral_coarse)``, both ``out_channels``.
     """
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels, out_channels, conv_lr=0.1):
         super().__init__()
-        self.conv1_fpn = ConvBN(in_channels[0], out_channels, 1, act="leaky_relu")
-        self.conv2_fpn = ConvBN(in_channels[1], out_channels, 1, act="leaky_relu")
-        self.conv3_fpn = ConvBN(out_channels, out_channels, 3, act="leaky_relu")
+        self.conv1_fpn = ConvBN(in_channels[0], out_channels, 1, act="leaky_relu", conv_lr=conv_lr)
+        self.conv2_fpn = ConvBN(in_channels[1], out_channels, 1, act="leaky_relu", conv_lr=conv_lr)
+        self.conv3_fpn = ConvBN(out_channels, out_channels, 3, act="leaky_relu", conv_lr=conv_lr)
 
     def forward(self, inputs):
         fine = self.conv1_fpn(inputs[0])
@@ -51,16 +51,16 @@ class SSH(nn.Layer):
     ``forward(x)`` returns relu(concat(branches)) with ``out_channels`` channels.
     """
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels, out_channels, conv_lr=0.1):
         super().__init__()
         if out_channels % 4 != 0:
             raise ValueError(f"SSH out_channels must be divisible by 4, got {out_channels}")
         half, quarter = out_channels // 2, out_channels // 4
-        self.conv0_ssh = ConvBN(in_channels, half, 3, act=None)
-        self.conv1_ssh = ConvBN(half, quarter, 3, act="leaky_relu")
-        self.conv2_ssh = ConvBN(quarter, quarter, 3, act=None)
-        self.conv3_ssh = ConvBN(quarter, quarter, 3, act="leaky_relu")
-        self.conv4_ssh = ConvBN(quarter, quarter, 3, act=None)
+        self.conv0_ssh = ConvBN(in_channels, half, 3, act=None, conv_lr=conv_lr)
+        self.conv1_ssh = ConvBN(half, quarter, 3, act="leaky_relu", conv_lr=conv_lr)
+        self.conv2_ssh = ConvBN(quarter, quarter, 3, act=None, conv_lr=conv_lr)
+        self.conv3_ssh = ConvBN(quarter, quarter, 3, act="leaky_relu", conv_lr=conv_lr)
+        self.conv4_ssh = ConvBN(quarter, quarter, 3, act=None, conv_lr=conv_lr)
 
     def forward(self, x):
         conv0 = self.conv0_ssh(x)
@@ -82,11 +82,12 @@ class BlazeFaceNeck(nn.Layer):
         neck_type (str): one of ``fpn_ssh``, ``only_fpn``, ``only_ssh``. Default: "fpn_ssh".
         fpn_channels (int|None): FPN output channels. Default: None, meaning
             ``in_channels[1] // 2`` (48 for BlazeNet, PaddleDetection's choice).
+        conv_lr (float): learning-rate multiplier of the conv weights. Default: 0.1 (PaddleDetection's).
 
     ``forward(feats)`` returns two feature maps whose channels are :attr:`out_shape`.
     """
 
-    def __init__(self, in_channels=(96, 96), neck_type="fpn_ssh", fpn_channels=None):
+    def __init__(self, in_channels=(96, 96), neck_type="fpn_ssh", fpn_channels=None, conv_lr=0.1):
         super().__init__()
         self.neck_type = check_choice("neck_type", neck_type, NECK_TYPES)
         if len(in_channels) != 2:
@@ -94,11 +95,11 @@ class BlazeFaceNeck(nn.Layer):
         channels = list(in_channels)
         if neck_type in ("fpn_ssh", "only_fpn"):
             fpn_channels = fpn_channels or channels[1] // 2
-            self.fpn = FPN(channels, fpn_channels)
+            self.fpn = FPN(channels, fpn_channels, conv_lr=conv_lr)
             channels = [fpn_channels, fpn_channels]
         if neck_type in ("fpn_ssh", "only_ssh"):
-            self.ssh1 = SSH(channels[0], channels[0])
-            self.ssh2 = SSH(channels[1], channels[1])
+            self.ssh1 = SSH(channels[0], channels[0], conv_lr=conv_lr)
+            self.ssh2 = SSH(channels[1], channels[1], conv_lr=conv_lr)
         self._out_channels = channels
 
     @classmethod

@@ -29,33 +29,36 @@ class BlazeBlock(nn.Layer):
         use_5x5kernel (bool): one 5x5 depthwise conv, else two 3x3. Default: True.
         act (str): activation of the inner pointwise convs of a double block. Default: "relu".
         name (str): prefix of the sub-layer names (PaddleDetection compatible).
+        conv_lr (float): learning-rate multiplier of the conv weights. Default: 0.1.
     """
 
     def __init__(self, in_channels, mid_channels, out_channels, double_channels=None, stride=1,
-                 use_5x5kernel=True, act="relu", name="blaze"):
+                 use_5x5kernel=True, act="relu", name="blaze", conv_lr=0.1):
         super().__init__()
         check_choice("stride", stride, (1, 2))
         self.use_pool = stride != 1
         self.use_double_block = double_channels is not None
+        self.conv_lr = conv_lr
         self.conv_dw = self._depthwise(name + "1", in_channels, mid_channels, stride, use_5x5kernel, act)
         # Single blocks keep a linear bottleneck, as in the paper and in PaddleDetection.
-        self.conv_pw = ConvBN(mid_channels, out_channels, 1, act=act if self.use_double_block else None)
+        self.conv_pw = ConvBN(mid_channels, out_channels, 1, act=act if self.use_double_block else None,
+                              conv_lr=conv_lr)
         if self.use_double_block:
             self.conv_dw2 = self._depthwise(name + "2", out_channels, out_channels, 1, use_5x5kernel, act)
-            self.conv_pw2 = ConvBN(out_channels, double_channels, 1, act=act)
+            self.conv_pw2 = ConvBN(out_channels, double_channels, 1, act=act, conv_lr=conv_lr)
         self.shortcut = []
         if self.use_pool:
             pool = nn.MaxPool2D(kernel_size=stride, stride=stride, ceil_mode=True)
-            conv = ConvBN(in_channels, double_channels or out_channels, 1, act=act)
+            conv = ConvBN(in_channels, double_channels or out_channels, 1, act=act, conv_lr=conv_lr)
             self.shortcut = [self.add_sublayer(name + "_shortcut_pool", pool),
                              self.add_sublayer(name + "_shortcut_conv", conv)]
 
     def _depthwise(self, prefix, in_channels, out_channels, stride, use_5x5kernel, act):
         if use_5x5kernel:
-            conv = ConvBN(in_channels, out_channels, 5, stride, groups=out_channels, act=act)
+            conv = ConvBN(in_channels, out_channels, 5, stride, groups=out_channels, act=act, conv_lr=self.conv_lr)
             return [self.add_sublayer(prefix + "_dw", conv)]
-        conv1 = ConvBN(in_channels, out_channels, 3, 1, groups=out_channels, act=act)
-        conv2 = ConvBN(out_channels, out_channels, 3, stride, groups=out_channels, act=act)
+        conv1 = ConvBN(in_channels, out_channels, 3, 1, groups=out_channels, act=act, conv_lr=self.conv_lr)
+        conv2 = ConvBN(out_channels, out_channels, 3, stride, groups=out_channels, act=act, conv_lr=self.conv_lr)
         return [self.add_sublayer(prefix + "_dw_1", conv1), self.add_sublayer(prefix + "_dw_2", conv2)]
 
     def forward(self, x):
@@ -86,6 +89,8 @@ class BlazeFaceBackbone(nn.Layer):
             [96, 24, 96, 2], [96, 24, 96], [96, 24, 96]]``.
         use_5x5kernel (bool): 5x5 depthwise convs, else two stacked 3x3. Default: True.
         act (str): one of ``relu``, ``relu6``, ``hard_swish``, ``leaky_relu``. Default: "relu".
+        conv_lr (float): learning-rate multiplier of every conv weight. Default: 0.1
+            (PaddleDetection's value; short schedules train faster with 1.0).
 
     ``forward(inputs)`` takes ``inputs['image']`` ([N, 3, H, W]) and returns two feature maps:
     the output of the 4th-from-last block (stride 8) and of the last block (stride 16), whose
@@ -97,7 +102,8 @@ class BlazeFaceBackbone(nn.Layer):
                  double_blaze_filters=[[48, 24, 96, 2], [96, 24, 96], [96, 24, 96],
                                        [96, 24, 96, 2], [96, 24, 96], [96, 24, 96]],
                  use_5x5kernel=True,
-                 act="relu"):
+                 act="relu",
+                 conv_lr=0.1):
         super().__init__()
         check_choice("act", act, BACKBONE_ACTS)
         if len(double_blaze_filters) < 4:
@@ -109,7 +115,7 @@ class BlazeFaceBackbone(nn.Layer):
             if len(v) not in (3, 4):
                 raise ValueError(f"double_blaze_filters[{i}]={v}: expected [in_mid, mid, out] or with a stride")
         stem = blaze_filters[0][0] if blaze_filters else double_blaze_filters[0][0]
-        self.conv1 = ConvBN(3, stem, 3, stride=2, act=act)
+        self.conv1 = ConvBN(3, stem, 3, stride=2, act=act, conv_lr=conv_lr)
         in_channels = stem
         stride_so_far = 2
         strides = []
@@ -117,7 +123,8 @@ class BlazeFaceBackbone(nn.Layer):
         for k, v in enumerate(blaze_filters):
             stride = v[2] if len(v) == 3 else 1
             name = f"blaze_{k}"
-            block = BlazeBlock(in_channels, v[0], v[1], stride=stride, use_5x5kernel=use_5x5kernel, act=act, name=name)
+            block = BlazeBlock(in_channels, v[0], v[1], stride=stride, use_5x5kernel=use_5x5kernel, act=act, name=name,
+                               conv_lr=conv_lr)
             self.blocks.append(self.add_sublayer(name, block))
             in_channels = v[1]
             stride_so_far *= stride
@@ -126,7 +133,8 @@ class BlazeFaceBackbone(nn.Layer):
             stride = v[3] if len(v) == 4 else 1
             name = f"double_blaze_{k}"
             block = BlazeBlock(in_channels, v[0], v[1], double_channels=v[2], stride=stride,
-                               use_5x5kernel=use_5x5kernel, act=act, name=name)
+                               use_5x5kernel=use_5x5kernel, act=act, name=name,
+                               conv_lr=conv_lr)
             self.blocks.append(self.add_sublayer(name, block))
             in_channels = v[2]
             stride_so_far *= stride

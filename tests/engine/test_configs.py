@@ -1,0 +1,64 @@
+"""Every shipped config builds, and runs one real train step (reader included) and one eval step."""
+import pathlib
+
+import numpy as np
+import paddle
+import pytest
+from ppdet.core.workspace import create
+
+from helpers import CONFIGS
+from ppdet_face.engine import ConfigError, load_config
+
+LEAF_CONFIGS = sorted(p.name for p in (CONFIGS / "face_detection").glob("*.yml"))
+
+
+@pytest.fixture(scope="module")
+def tiny_wider(tmp_path_factory):
+    from ppdet_face.data.synthetic import generate_wider_dataset
+
+    root = tmp_path_factory.mktemp("tiny_wider")
+    generate_wider_dataset(root, num_train=4, num_val=2, seed=1, image_size=(160, 240), progress=False)
+    return root
+
+
+def test_every_leaf_config_is_listed():
+    assert {"blazeface_fpn_ssh_1000e.yml", "blazeface_1000e.yml", "blazeface_fpn_ssh_demo.yml"} <= set(LEAF_CONFIGS)
+
+
+@pytest.mark.parametrize("name", LEAF_CONFIGS)
+def test_config_trains_one_step_and_evaluates(name, tiny_wider):
+    overrides = [f"TrainDataset.dataset_dir={tiny_wider}", f"EvalDataset.dataset_dir={tiny_wider}",
+                 "TrainReader.batch_size=2", "worker_num=0",
+                 "TrainReader.sample_transforms=[{Decode: {}}, {RandomFlip: {}}, "
+                 "{Resize: {target_size: [160, 160], keep_ratio: false, interp: 1}}, {NormalizeBox: {}}, "
+                 "{PadBox: {num_max_boxes: 90}}]"]
+    cfg = load_config(str(CONFIGS / "face_detection" / name), overrides)
+    paddle.seed(0)
+    model = create(cfg.architecture)
+    dataset = cfg["TrainDataset"]
+    loader = create("TrainReader")(dataset, cfg.worker_num)
+    batch = next(iter(loader))
+    assert list(batch["image"].shape) == [2, 3, 160, 160]
+    model.train()
+    out = model(batch)
+    assert np.isfinite(float(out["loss"]))
+    out["loss"].backward()
+    opt = paddle.optimizer.RMSProp(0.001, parameters=model.parameters())
+    opt.step()
+    model.eval()
+    with paddle.no_grad():
+        pred = model({"image": batch["image"][:1], "im_shape": batch["im_shape"][:1],
+                      "scale_factor": batch["scale_factor"][:1]})
+    assert pred["bbox"].shape[-1] == 6 and int(pred["bbox_num"].sum()) == pred["bbox"].shape[0]
+
+
+def test_override_with_bad_yaml_value_is_a_clear_error():
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(str(CONFIGS / "face_detection" / "blazeface_1000e.yml"), ["epoch=[1, 2"])
+
+
+def test_python_object_tags_are_refused(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("epoch: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(ConfigError, match="refused"):
+        load_config(str(bad))
