@@ -6,7 +6,7 @@ tools/train.py -c <yml> (CPU processes talk over gloo).
 import argparse
 import sys
 
-from ppdet_face.engine import ConfigError, FaceTrainer, load_config, setup_device
+from ppdet_face.engine import ConfigError, FaceTrainer, NonFiniteLossError, load_config, setup_device
 from ppdet_face.utils.logging import get_logger
 
 logger = get_logger("train")
@@ -48,7 +48,10 @@ def main(argv=None):
         trainer.resume_weights(args.resume)
     elif cfg.get("pretrain_weights"):
         trainer.load_weights(cfg.pretrain_weights)
-    trainer.train(validate=args.eval)
+    try:
+        trainer.train(validate=args.eval)
+    except NonFiniteLossError as exc:
+        sys.exit(f"error: {exc}")
     if args.save_rank_weights:
         import os
 

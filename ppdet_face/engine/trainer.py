@@ -3,11 +3,12 @@ import os
 
 import numpy as np
 from ppdet.engine import Trainer
+from ppdet.engine.callbacks import Callback, ComposeCallback
 from ppdet.metrics import Metric
 
 from ..utils.logging import get_logger
 
-__all__ = ["FaceTrainer", "WiderFaceAPMetric", "detections_to_wider"]
+__all__ = ["FaceTrainer", "WiderFaceAPMetric", "NonFiniteLossError", "NonFiniteLossGuard", "detections_to_wider"]
 
 logger = get_logger(__name__)
 
@@ -68,6 +69,33 @@ class WiderFaceAPMetric(Metric):
         return self.results
 
 
+class NonFiniteLossError(FloatingPointError):
+    """Training stopped because the loss became NaN or infinite."""
+
+
+class NonFiniteLossGuard(Callback):
+    """Stop training at the first non-finite loss, naming the epoch and iteration.
+
+    The check runs after the step, before the next checkpoint can be written, so the last
+    checkpoint on disk is the last good one.
+    """
+
+    def on_step_end(self, status):
+        if status.get("mode") != "train":
+            return
+        stats = status.get("training_staus")
+        meters = getattr(stats, "meters", None) or {}
+        if "loss" not in meters or not meters["loss"].deque:
+            return
+        value = np.asarray(meters["loss"].deque[-1])
+        if not np.isfinite(value).all():
+            cfg = self.model.cfg
+            raise NonFiniteLossError(
+                f"loss is {value.ravel()[0]} at epoch {status['epoch_id']}, iteration {status['step_id']}; "
+                f"training stopped. The last good checkpoint is in {os.path.join(cfg.save_dir, cfg.filename)} "
+                "(lower the learning rate or check the data, then resume with -r)")
+
+
 class FaceTrainer(Trainer):
     """ppdet's Trainer, evaluating with :class:`WiderFaceAPMetric` when ``metric: WiderFace``."""
 
@@ -83,7 +111,8 @@ class FaceTrainer(Trainer):
     def _init_callbacks(self):
         super()._init_callbacks()
         if self.mode == "eval":  # ppdet adds its own WIDER callback (face_eval_run); we evaluate ourselves
-            from ppdet.engine.callbacks import ComposeCallback
-
             self._callbacks = [c for c in self._callbacks if type(c).__name__ != "WiferFaceEval"]
+            self._compose_callback = ComposeCallback(self._callbacks)
+        elif self.mode == "train":
+            self._callbacks.append(NonFiniteLossGuard(self))
             self._compose_callback = ComposeCallback(self._callbacks)
