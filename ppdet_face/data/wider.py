@@ -4,12 +4,16 @@ The annotation format (``wider_face_*_bbx_gt.txt``) is, per image: the relative 
 the face count, then one ``x y w h blur expression illumination invalid occlusion pose``
 line per face. Images with 0 faces carry one all-zero line, which is skipped.
 """
+import copy
 import logging
+import multiprocessing
 import os
 
 import numpy as np
 from ppdet.core.workspace import register, serializable
 from ppdet.data.source.dataset import DetDataset
+
+from .image_io import BadImageError, read_image_rgb
 
 __all__ = ["AnnotationError", "parse_wider_annotations", "WIDERFaceDetDataset"]
 
@@ -95,7 +99,11 @@ class WIDERFaceDetDataset(DetDataset):
         keep_empty (bool): keep images without faces (they teach the background). Default: True.
 
     Boxes are converted to x1, y1, x2, y2; boxes with non-positive size are dropped
-    (counted in the log).
+    (counted in the log). Images are decoded here with :func:`read_image_rgb`; an unusable
+    image (missing, empty, truncated, not an image, ...) is skipped with one warning naming
+    the file and the next image is used instead; :attr:`bad_images` counts them across
+    DataLoader workers (the trainer reports it at each epoch end). ppdet's ``Decode`` op
+    passes the decoded array through unchanged.
     """
 
     def __init__(self, dataset_dir="dataset/wider_face", image_dir="WIDER_train/images",
@@ -104,6 +112,33 @@ class WIDERFaceDetDataset(DetDataset):
         super().__init__(dataset_dir=dataset_dir, image_dir=image_dir, anno_path=anno_path,
                          data_fields=list(data_fields), sample_num=sample_num, **kwargs)
         self.keep_empty = keep_empty
+        self._bad_count = multiprocessing.Value("i", 0)  # shared with forked DataLoader workers
+        self._warned = set()
+
+    @property
+    def bad_images(self):
+        """How many requested samples were unusable so far (all workers; once per image per epoch)."""
+        return self._bad_count.value
+
+    def __getitem__(self, idx):
+        n = len(self.roidbs)
+        for attempt in range(n):
+            roidb = copy.deepcopy(self.roidbs[idx % n])
+            try:
+                roidb["image"] = read_image_rgb(roidb["im_file"])
+            except BadImageError as exc:
+                if attempt == 0:  # count each requested sample once, not the fall-through attempts
+                    with self._bad_count.get_lock():
+                        self._bad_count.value += 1
+                if roidb["im_file"] not in self._warned:
+                    self._warned.add(roidb["im_file"])
+                    logger.warning("skipping unusable image: %s", exc)
+                idx += 1
+                continue
+            roidb["curr_iter"] = self._curr_iter
+            self._curr_iter += 1
+            return self.transform(roidb)
+        raise BadImageError(f"none of the {n} images of {self.anno_path} can be read")
 
     def parse_dataset(self):
         anno = os.path.join(self.dataset_dir, self.anno_path)

@@ -96,8 +96,49 @@ class NonFiniteLossGuard(Callback):
                 "(lower the learning rate or check the data, then resume with -r)")
 
 
+class BadImageReport(Callback):
+    """At each training epoch end, log how many unusable images the dataset skipped."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.reported = 0
+
+    def on_epoch_end(self, status):
+        if status.get("mode") != "train":
+            return
+        count = getattr(self.model.dataset, "bad_images", 0)
+        if count > self.reported:
+            logger.warning("epoch %d: %d unusable images skipped so far (%d this epoch); see the warnings above",
+                           status["epoch_id"], count, count - self.reported)
+            self.reported = count
+
+
+def check_num_max_boxes(dataset, reader_cfg):
+    """Warn (and return the message) when images have more faces than ``PadBox`` keeps."""
+    limits = [t["PadBox"].get("num_max_boxes", 50) for t in reader_cfg.get("sample_transforms", [])
+              if isinstance(t, dict) and "PadBox" in t]
+    if not limits or not getattr(dataset, "roidbs", None):
+        return None
+    limit = min(limits)
+    counts = [len(r.get("gt_bbox", ())) for r in dataset.roidbs]
+    over = [c for c in counts if c > limit]
+    if not over:
+        return None
+    msg = (f"{len(over)} training images have more than num_max_boxes={limit} faces (up to {max(over)}); "
+           f"PadBox keeps only the first {limit} of each. Raise PadBox num_max_boxes "
+           f"(our loss ignores padding, so a larger value costs little).")
+    logger.warning(msg)
+    return msg
+
+
 class FaceTrainer(Trainer):
-    """ppdet's Trainer, evaluating with :class:`WiderFaceAPMetric` when ``metric: WiderFace``."""
+    """ppdet's Trainer, evaluating with :class:`WiderFaceAPMetric` when ``metric: WiderFace``,
+    stopping at a non-finite loss, reporting skipped images and ``num_max_boxes`` truncation."""
+
+    def __init__(self, cfg, mode="train"):
+        super().__init__(cfg, mode=mode)
+        if self.mode == "train":
+            check_num_max_boxes(self.dataset, self.cfg.get("TrainReader", {}))
 
     def _init_metrics(self, validate=False):
         if self.cfg.get("metric") == "WiderFace" and (self.mode == "eval" or (self.mode == "train" and validate)):
@@ -114,5 +155,5 @@ class FaceTrainer(Trainer):
             self._callbacks = [c for c in self._callbacks if type(c).__name__ != "WiferFaceEval"]
             self._compose_callback = ComposeCallback(self._callbacks)
         elif self.mode == "train":
-            self._callbacks.append(NonFiniteLossGuard(self))
+            self._callbacks += [NonFiniteLossGuard(self), BadImageReport(self)]
             self._compose_callback = ComposeCallback(self._callbacks)
