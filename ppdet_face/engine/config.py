@@ -1,10 +1,12 @@
 """Loading configs: safe YAML, ``-o key=value`` overrides with clear errors, device set-up."""
+import difflib
+import inspect
 import os
 import re
 
 import yaml
 
-__all__ = ["ConfigError", "load_config", "parse_overrides", "setup_device"]
+__all__ = ["ConfigError", "load_config", "parse_overrides", "setup_device", "validate_config"]
 
 # Python object tags execute code under yaml.Loader (which ppdet uses); we refuse them up front.
 _UNSAFE_TAG = re.compile(r"!!python/|!python/")
@@ -76,6 +78,7 @@ def load_config(path, overrides=None):
     from ppdet.core.workspace import load_config as ppdet_load_config, merge_config
 
     _check_tags(path)
+    _reset_global_config()
     try:
         cfg = ppdet_load_config(path)
     except yaml.YAMLError as exc:
@@ -84,7 +87,75 @@ def load_config(path, overrides=None):
         if not isinstance(overrides, dict):
             overrides = parse_overrides(overrides)
         _apply_overrides(cfg, overrides, merge_config)
+    validate_config(cfg)
     return cfg
+
+
+def _suggest(name, choices):
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _accepts_any_kwargs(schema_dict):
+    cls = getattr(schema_dict.pymodule, schema_dict.name, None)
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def validate_config(cfg):
+    """Check component names and options against the registry.
+
+    Raises:
+        ConfigError: naming the unknown section, option or component and the closest valid name.
+    """
+    from ppdet.core.config.schema import SchemaDict
+
+    registered = {k for k, v in cfg.items() if isinstance(v, SchemaDict)}
+    arch = cfg.get("architecture")
+    if arch is not None and arch not in registered:
+        raise ConfigError(f"architecture: unknown component {arch!r}{_suggest(arch, registered)}")
+    for key, value in cfg.items():
+        if isinstance(value, dict) and not isinstance(value, SchemaDict) and re.fullmatch(r"[A-Z]\w*", key) \
+                and key not in registered:
+            raise ConfigError(f"unknown component section {key!r} (not registered){_suggest(key, registered)}")
+    for name in registered:
+        section = cfg[name]
+        if not dict(section):
+            continue
+        if not _accepts_any_kwargs(section):
+            for option in section:
+                if option not in section.schema:
+                    raise ConfigError(f"{name}.{option}: unknown option{_suggest(option, section.schema)} "
+                                      f"(options: {', '.join(section.schema)})")
+        refs = set(getattr(section, "inject", None) or []) | {
+            k for k, v in section.items() if isinstance(v, str) and re.fullmatch(r"[A-Z][A-Za-z0-9]+", v)}
+        for option in sorted(refs):
+            target = section.get(option)
+            if isinstance(target, str) and target not in registered:
+                raise ConfigError(f"{name}.{option}: unknown component {target!r}{_suggest(target, registered)}")
+
+
+_REGISTRY = {}
+
+
+def _reset_global_config():
+    """Forget what earlier configs merged into ppdet's process-wide ``global_config``.
+
+    ppdet merges every loaded YAML into one global dict, so loading a second config in the
+    same process inherits the first one's values (and typos). We keep the registered
+    component schemas and drop every user value.
+    """
+    from ppdet.core.config.schema import SchemaDict
+    from ppdet.core.workspace import global_config
+
+    _REGISTRY.update({k: v for k, v in global_config.items() if isinstance(v, SchemaDict)})
+    global_config.clear()
+    for name, schema in _REGISTRY.items():
+        schema.clear()
+        global_config[name] = schema
 
 
 def _apply_overrides(cfg, overrides, merge_config):

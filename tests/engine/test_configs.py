@@ -62,3 +62,21 @@ def test_python_object_tags_are_refused(tmp_path):
     bad.write_text("epoch: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(ConfigError, match="refused"):
         load_config(str(bad))
+
+
+@pytest.mark.parametrize("override,message", [
+    ("BlazeFaceNeck.neck_typ=fpn", "BlazeFaceNeck.neck_typ: unknown option; did you mean 'neck_type'"),
+    ("BlazeFaceDetector.backbone=BlazeFaceBackbon", "unknown component 'BlazeFaceBackbon'; did you mean 'BlazeFaceBackbone'"),
+    ("architecture=BlazeFaceDetecter", "did you mean 'BlazeFaceDetector'"),
+    ("BlazeFaceBackbon={act: relu}", "unknown component section 'BlazeFaceBackbon'"),
+    ("TrainDataset.dataset_dri=x", "WIDERFaceDetDataset has no option 'dataset_dri'"),
+])
+def test_misspelled_names_are_errors_with_a_suggestion(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"), [override])
+
+
+def test_loading_a_second_config_forgets_the_first():
+    load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"), ["BlazeFaceNeck.neck_type=only_ssh"])
+    cfg = load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
+    assert cfg["BlazeFaceNeck"]["neck_type"] == "fpn_ssh"
