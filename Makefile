@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.ppdet-face-installed
 SHARED ?= ../shared
 
-.PHONY: venv demo test test-fast build clean bench
+.PHONY: venv demo test build clean bench bench-train bench-deploy bench-eval
 
 venv: $(STAMP)
 
@@ -28,8 +28,17 @@ demo: venv
 test: venv
 	PPDET_FACE_SHARED=$(SHARED) $(PY) -m pytest -q tests
 
-bench: venv
+bench: bench-train bench-eval bench-deploy
+
+bench-train: venv
 	$(PY) benchmarks/train_speed.py
+
+bench-eval: venv
+	$(PY) benchmarks/eval_speed.py
+	$(PY) benchmarks/ms_eval_speed.py
+
+bench-deploy: venv
+	$(PY) benchmarks/deploy_speed.py
 
 clean:
 	rm -rf build *.egg-info eval_tools/*.so eval_tools/*.c output output_inference

@@ -57,7 +57,8 @@ class BlazeFaceDetector(BaseArch):
         deltas, logits, anchors = self.head_outputs(image)
         if self.training:
             return self.loss(deltas, logits, self.inputs["gt_bbox"], self.inputs["gt_class"], anchors)
-        bbox, bbox_num = self.post_process(deltas, logits, anchors, image, self.inputs["scale_factor"])
+        bbox, bbox_num = self.post_process(deltas, logits, anchors, image, self.inputs["scale_factor"],
+                                           self.inputs.get("im_shape"))
         return {"bbox": bbox, "bbox_num": bbox_num}
 
     def get_loss(self):

@@ -32,10 +32,11 @@ class BlazeFacePostProcess:
         keep_top_k (int): boxes per image after NMS. Default: 750.
         clip (bool): clip boxes to the original image. Default: True.
 
-    Calling it with ``(deltas, logits, anchors, image, scale_factor)`` returns
+    Calling it with ``(deltas, logits, anchors, image, scale_factor, im_shape=None)`` returns
     ``(bbox [N, 6], bbox_num [B])``: rows ``class, score, x1, y1, x2, y2`` in original-image
     pixels (``image`` is the network input, ``scale_factor`` its ``[scale_y, scale_x]``
-    w.r.t. the original image), grouped by image with ``bbox_num`` rows each.
+    w.r.t. the original image, ``im_shape`` the un-padded ``[h, w]`` of each image in the
+    batch, default: the input size), grouped by image with ``bbox_num`` rows each.
     """
 
     def __init__(self, prior_box_var=(0.1, 0.1, 0.2, 0.2), score_threshold=0.01, nms_threshold=0.3,
@@ -49,8 +50,12 @@ class BlazeFacePostProcess:
         self.keep_top_k = int(keep_top_k)
         self.clip = bool(clip)
 
-    def decode(self, deltas, logits, anchors, image, scale_factor):
-        """Returns ``(boxes [B, A, 4] original pixels, scores [B, C, A] foreground probabilities)``."""
+    def decode(self, deltas, logits, anchors, image, scale_factor, im_shape=None):
+        """Returns ``(boxes [B, A, 4] original pixels, scores [B, C, A] foreground probabilities)``.
+
+        Boxes are clipped to each original image (``im_shape / scale_factor``) when ``clip``;
+        zero-area boxes (e.g. anchors in batch padding) get score 0.
+        """
         deltas = paddle.concat(deltas, axis=1)
         logits = paddle.concat(logits, axis=1)
         anchors = paddle.concat(anchors, axis=0)
@@ -60,14 +65,24 @@ class BlazeFacePostProcess:
         scale = paddle.concat([scale_factor[:, 1:2], scale_factor[:, 0:1]], axis=1).tile([1, 2]).unsqueeze(1)
         boxes = boxes * in_size / scale
         if self.clip:
-            orig = in_size / scale  # [B, 1, 4]: W, H, W, H of each original image
-            boxes = paddle.minimum(paddle.maximum(boxes, paddle.zeros_like(boxes)), orig)
+            if im_shape is None:
+                limit = in_size / scale
+            else:  # W, H, W, H of each original image
+                orig = im_shape / scale_factor
+                limit = paddle.concat([orig[:, 1:2], orig[:, 0:1]], axis=1).tile([1, 2]).unsqueeze(1)
+            boxes = paddle.minimum(paddle.maximum(boxes, paddle.zeros_like(boxes)), limit)
         scores = F.softmax(logits, axis=-1)[:, :, :-1].transpose([0, 2, 1])
+        # Paddle's NMS drops zero-area boxes (NaN IoU), ONNX's keeps them: make both drop them.
+        valid = paddle.logical_and(boxes[:, :, 2] > boxes[:, :, 0], boxes[:, :, 3] > boxes[:, :, 1])
+        scores = scores * paddle.cast(valid, scores.dtype).unsqueeze(1)
         return boxes, scores
 
-    def __call__(self, deltas, logits, anchors, image, scale_factor):
-        boxes, scores = self.decode(deltas, logits, anchors, image, scale_factor)
+    def nms(self, boxes, scores):
+        """Per-image, per-class NMS: returns ``(bbox [N, 6], bbox_num [B])``."""
         bbox, _, bbox_num = paddle._C_ops.multiclass_nms3(
             boxes, scores, None, self.score_threshold, self.nms_top_k, self.keep_top_k, self.nms_threshold,
             True, 1.0, -1)
         return bbox, bbox_num
+
+    def __call__(self, deltas, logits, anchors, image, scale_factor, im_shape=None):
+        return self.nms(*self.decode(deltas, logits, anchors, image, scale_factor, im_shape))

@@ -1,0 +1,267 @@
+"""deploy/python/infer.py: standalone predictor (no ppdet / ppdet_face), batching with padding,
+CLI behaviour (errors, video, results, benchmark), oneDNN and clear TensorRT / GPU messages."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import paddle
+import pytest
+
+from helpers import REPO
+
+INFER = REPO / "deploy" / "python" / "infer.py"
+MEAN = np.array([123.0, 117.0, 104.0], np.float32)
+STD = np.float32(127.502231)
+
+
+def images(seed=0, sizes=((200, 260), (311, 187), (96, 128), (240, 240))):
+    """Deterministic BGR test images: smooth colours with face-like blobs."""
+    rng = np.random.RandomState(seed)
+    out = []
+    for h, w in sizes:
+        img = cv2.resize((rng.rand(max(2, h // 16), max(2, w // 16), 3) * 255).astype(np.uint8), (w, h),
+                         interpolation=cv2.INTER_CUBIC)
+        for _ in range(5):
+            r = int(rng.randint(6, max(7, min(h, w) // 4)))
+            c = (int(rng.randint(r, w - r)), int(rng.randint(r, h - r)))
+            cv2.ellipse(img, c, (r, int(r * 1.3)), 0, 0, 360, tuple(int(v) for v in rng.randint(90, 230, 3)), -1)
+        out.append(img)
+    return out
+
+
+def normalize(bgr):
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
+    return ((rgb - MEAN) / STD).transpose(2, 0, 1)
+
+
+def same(ref, out, size, what):
+    """One-to-one match: score within 1e-4, coordinates within 1e-4 x image size."""
+    ref, out = np.asarray(ref).reshape(-1, 6), np.asarray(out).reshape(-1, 6)
+    ref = ref[(ref[:, 4] > ref[:, 2]) & (ref[:, 5] > ref[:, 3])]  # the export drops zero-area boxes
+    assert len(ref) == len(out), f"{what}: {len(ref)} vs {len(out)} boxes"
+    used = np.zeros(len(out), bool)
+    for row in ref:
+        ok = (~used) & (np.abs(out[:, 1] - row[1]) <= 1e-4) & \
+             (np.abs(out[:, 2:] - row[2:]).max(axis=1) <= 1e-4 * max(size))
+        assert ok.any(), f"{what}: no match for {row}"
+        used[np.where(ok)[0][0]] = True
+
+
+def reference(model, batch_bgr, resize=None):
+    """Dygraph InferenceDetector on a batch built by hand: zero-padded, with im_shape/scale_factor."""
+    from ppdet_face.engine.export import InferenceDetector
+
+    chws, shapes, scales = [], [], []
+    for bgr in batch_bgr:
+        h, w = bgr.shape[:2]
+        if resize:
+            bgr = cv2.resize(bgr, (resize, resize), interpolation=cv2.INTER_LINEAR)
+        chws.append(normalize(bgr))
+        shapes.append(chws[-1].shape[1:])
+        scales.append([chws[-1].shape[1] / h, chws[-1].shape[2] / w])
+    hmax, wmax = max(s[0] for s in shapes), max(s[1] for s in shapes)
+    x = np.zeros((len(chws), 3, hmax, wmax), np.float32)
+    for i, c in enumerate(chws):
+        x[i, :, :c.shape[1], :c.shape[2]] = c
+    with paddle.no_grad():
+        bbox, num = InferenceDetector(model)({"image": paddle.to_tensor(x),
+                                              "im_shape": paddle.to_tensor(np.array(shapes, np.float32)),
+                                              "scale_factor": paddle.to_tensor(np.array(scales, np.float32))})
+    bbox, num = bbox.numpy(), num.numpy()
+    starts = np.concatenate([[0], np.cumsum(num)])
+    return [bbox[starts[i]:starts[i + 1]] for i in range(len(chws))]
+
+
+@pytest.mark.parametrize("backend,mkldnn", [("paddle", False), ("paddle", True), ("onnxruntime", False)])
+def test_batches_of_different_sizes_are_padded_with_correct_im_shape(dynamic_export, backend, mkldnn):
+    from deploy.python.infer import Detector
+
+    model, save_dir = dynamic_export
+    det = Detector(save_dir, backend=backend, enable_mkldnn=mkldnn, cpu_threads=2, batch_size=4)
+    batch = images()
+    got = det.predict(batch)
+    expected = reference(model, batch)
+    assert len(got) == 4 and sum(len(g) for g in got) > 20
+    for i, (bgr, g, e) in enumerate(zip(batch, got, expected)):
+        h, w = bgr.shape[:2]
+        assert g.shape[1] == 6 and (g[:, [2, 4]] <= w + 1e-3).all() and (g[:, [3, 5]] <= h + 1e-3).all()
+        same(e, g, (h, w), f"{backend} mkldnn={mkldnn} image {i} ({h}x{w}) in a padded batch")
+    # A batch of one needs no padding: equals the plain dygraph model.
+    single = det.predict([batch[1]])[0]
+    with paddle.no_grad():
+        out = model({"image": paddle.to_tensor(normalize(batch[1])[None]),
+                     "im_shape": paddle.to_tensor([[311.0, 187.0]]), "scale_factor": paddle.ones([1, 2])})
+    same(out["bbox"].numpy(), single, (311, 187), f"{backend} single image")
+
+
+@pytest.mark.parametrize("backend", ["paddle", "onnxruntime"])
+def test_fixed_shape_model_maps_boxes_back_to_each_original_image(fixed_export, backend):
+    from deploy.python.infer import Detector
+
+    model, save_dir = fixed_export
+    det = Detector(save_dir, backend=backend, enable_mkldnn=True, cpu_threads=2)
+    batch = images(seed=2)
+    got = det.predict(batch)
+    expected = reference(model, batch, resize=320)
+    for i, (bgr, g, e) in enumerate(zip(batch, got, expected)):
+        same(e, g, bgr.shape[:2], f"{backend} fixed-shape image {i}")
+        alone = det.predict([bgr])[0]
+        same(alone, g, bgr.shape[:2], f"{backend} fixed-shape image {i}: batch vs alone")
+    assert sum(len(g) for g in got) > 10
+
+
+def test_predictor_imports_neither_ppdet_nor_ppdet_face(dynamic_export, tmp_path):
+    _, save_dir = dynamic_export
+    img = tmp_path / "in.jpg"
+    cv2.imwrite(str(img), images()[0])
+    guard = f"""
+import sys
+class Guard:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('ppdet', 'ppdet_face'):
+            raise ImportError('forbidden import: ' + name)
+        return None
+sys.meta_path.insert(0, Guard())
+sys.path.insert(0, {str(REPO)!r})
+from deploy.python.infer import Detector, main
+det = Detector({save_dir!r}, enable_mkldnn=True)
+assert len(det.predict([{str(img)!r}])) == 1
+code = main(['--model_dir', {save_dir!r}, '--image_file', {str(img)!r}, '--output_dir', {str(tmp_path / 'out')!r},
+             '--backend', 'onnxruntime'])
+assert code == 0, code
+bad = [m for m in sys.modules if m.split('.')[0] in ('ppdet', 'ppdet_face')]
+assert not bad, bad
+print('OK')
+"""
+    res = subprocess.run([sys.executable, "-c", guard], capture_output=True, text=True, timeout=300,
+                         cwd=str(tmp_path))
+    assert res.returncode == 0 and "OK" in res.stdout, res.stderr[-3000:]
+    assert (tmp_path / "out" / "in.jpg").is_file()
+    # ... and as a script, by path, from another directory.
+    res = subprocess.run([sys.executable, str(INFER), "--model_dir", save_dir, "--image_file", str(img),
+                          "--output_dir", str(tmp_path / "out2"), "--threshold", "0.3"],
+                         capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "in.jpg:" in res.stdout and (tmp_path / "out2" / "in.jpg").is_file()
+
+
+def test_cli_folder_reports_bad_files_continues_and_saves_results(dynamic_export, tmp_path, capsys):
+    from deploy.python.infer import main
+
+    _, save_dir = dynamic_export
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, img in enumerate(images()):
+        cv2.imwrite(str(folder / f"img{i}.png"), img)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "out"
+    code = main(["--model_dir", save_dir, "--image_dir", str(folder), "--output_dir", str(out), "--batch_size", "3",
+                 "--threshold", "0.2", "--save_results", "--enable_mkldnn", "True", "--cpu_threads", "2"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "broken.jpg: not a readable image" in captured.err and "Traceback" not in captured.err
+    assert sorted(os.listdir(out)) == ["bbox.json", "img0.png", "img1.png", "img2.png", "img3.png"]
+    records = json.loads((out / "bbox.json").read_text())
+    assert [os.path.basename(r["image_file"]) for r in records] == [f"img{i}.png" for i in range(4)]
+    det = records[1]["detections"]
+    assert det and all(d["score"] >= 0.2 and d["label"] == "face" and len(d["bbox"]) == 4 for d in det)
+    drawn = cv2.imread(str(out / "img1.png"))
+    assert drawn.shape == images()[1].shape and not np.array_equal(drawn, images()[1])
+
+
+def test_cli_video_in_annotated_video_out(dynamic_export, tmp_path):
+    from deploy.python.infer import main
+
+    _, save_dir = dynamic_export
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    frames = images(seed=4, sizes=[(120, 160)] * 7)
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    code = main(["--model_dir", save_dir, "--video_file", str(video), "--output_dir", str(tmp_path / "out"),
+                 "--batch_size", "2", "--threshold", "0.2", "--save_results"])
+    assert code == 0
+    cap = cv2.VideoCapture(str(tmp_path / "out" / "clip.mp4"))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    assert count == 7
+    assert len(json.loads((tmp_path / "out" / "clip_bbox.json").read_text())) == 7
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--run_mode", "trt_fp16"], "--run_mode trt_fp16 runs TensorRT, which needs --device GPU"),
+    (["--device", "GPU", "--run_mode", "trt_fp32"], "no CUDA support"),
+    (["--device", "GPU"], "no CUDA support"),
+    (["--device", "NPU"], "allowed values: CPU, GPU"),
+    (["--backend", "tensorrt"], "allowed values: paddle, onnxruntime"),
+])
+def test_unavailable_devices_and_modes_fail_with_one_clear_message(dynamic_export, tmp_path, args, message, capsys):
+    from deploy.python.infer import main
+
+    if paddle.is_compiled_with_cuda():
+        pytest.skip("this PaddlePaddle has CUDA; the CPU-only messages do not apply")
+    _, save_dir = dynamic_export
+    img = tmp_path / "a.jpg"
+    cv2.imwrite(str(img), images()[0])
+    code = main(["--model_dir", save_dir, "--image_file", str(img), "--output_dir", str(tmp_path)] + args)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.startswith("error: ") and "Traceback" not in err
+
+
+def test_missing_model_folder_and_onnx_file_are_clear(tmp_path, dynamic_export, capsys):
+    from deploy.python.infer import main
+
+    img = tmp_path / "a.jpg"
+    cv2.imwrite(str(img), images()[0])
+    assert main(["--model_dir", str(tmp_path), "--image_file", str(img)]) == 2
+    assert "infer_cfg.yml not found" in capsys.readouterr().err
+    _, save_dir = dynamic_export
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("infer_cfg.yml", "model.json", "model.pdiparams"):
+        (bare / name).write_bytes((open(os.path.join(save_dir, name), "rb")).read())
+    assert main(["--model_dir", str(bare), "--image_file", str(img), "--backend", "onnxruntime"]) == 2
+    assert "--format onnx" in capsys.readouterr().err
+
+
+def test_run_benchmark_prints_stages_and_writes_json(dynamic_export, tmp_path, capsys):
+    from deploy.python.infer import main
+
+    _, save_dir = dynamic_export
+    img = tmp_path / "a.jpg"
+    cv2.imwrite(str(img), images()[3])
+    path = tmp_path / "bench.json"
+    code = main(["--model_dir", save_dir, "--image_file", str(img), "--run_benchmark", "True", "--enable_mkldnn",
+                 "True", "--cpu_threads", "2", "--benchmark_warmup", "2", "--benchmark_repeats", "5",
+                 "--benchmark_json", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "QPS" in out and "peak RSS" in out
+    for stage in ("preprocess", "inference", "postprocess", "end_to_end"):
+        assert stage in out
+    summary = json.loads(path.read_text())
+    assert summary["inference"]["count"] == 5 and summary["qps"] > 0 and summary["peak_rss_mb"] > 0
+    assert set(summary["end_to_end"]) >= {"mean", "p50", "p90", "p99"}
+
+
+def test_onednn_is_faster_than_plain_cpu_kernels(dynamic_export):
+    from deploy.python.infer import Detector
+
+    _, save_dir = dynamic_export
+    img = images(sizes=[(320, 320)])[0]
+    best = {}
+    for mkldnn in (True, False):
+        det = Detector(save_dir, enable_mkldnn=mkldnn, cpu_threads=2)
+        det.predict([img])
+        times = []
+        for _ in range(4):
+            t = time.perf_counter()
+            det.predict([img])
+            times.append(time.perf_counter() - t)
+        best[mkldnn] = min(times)
+    assert best[True] < best[False], best

@@ -1,0 +1,76 @@
+"""Export a face detector for deployment.
+
+    python tools/export_model.py -c <yml> -o weights=<path> [--output_dir output_inference]
+        [--format paddle|onnx] [--fixed_shape 640] [--allow_random_weights [--seed 0]]
+
+Writes <output_dir>/<config name>/ with model.json (or model.pdmodel), model.pdiparams,
+infer_cfg.yml and, with --format onnx, model.onnx. Run it with deploy/python/infer.py.
+"""
+import argparse
+import os
+import sys
+
+from ppdet_face.engine import ConfigError, load_config
+from ppdet_face.utils.logging import get_logger
+
+logger = get_logger("export")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-c", "--config", required=True, help="config YAML")
+    parser.add_argument("-o", "--opt", nargs="*", default=[], help="overrides, key=value (e.g. weights=path)")
+    parser.add_argument("--output_dir", default="output_inference", help="parent directory of the export")
+    parser.add_argument("--format", default="paddle", choices=["paddle", "onnx"],
+                        help="paddle: Paddle Inference program; onnx: also model.onnx")
+    parser.add_argument("--fixed_shape", type=int, default=None, metavar="S",
+                        help="fixed S x S network input (images are resized to it); default: dynamic H x W")
+    parser.add_argument("--allow_random_weights", action="store_true",
+                        help="export with seeded random (calibrated) weights when no weights are given")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --allow_random_weights")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = load_config(args.config, args.opt)
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
+    if args.fixed_shape is not None and args.fixed_shape <= 0:
+        sys.exit(f"error: --fixed_shape must be positive, got {args.fixed_shape}")
+    import paddle
+    from ppdet.core.workspace import create
+
+    from ppdet_face.engine.export import export_model, init_random_weights, load_weights
+
+    paddle.set_device("cpu")
+    model = create(cfg.architecture)
+    model.eval()
+    weights = cfg.get("weights")
+    random_weights = False
+    if weights and (os.path.isfile(weights) or os.path.isfile(weights + ".pdparams")):
+        try:
+            found = load_weights(model, weights)
+        except ValueError as exc:
+            sys.exit(f"error: {exc}")
+        logger.info("loaded weights %s", found)
+    elif args.allow_random_weights:
+        logger.warning("weights %s not found: exporting SEEDED RANDOM weights (seed %d) -- for tests and "
+                       "speed measurements only, the detections mean nothing", weights or "(none)", args.seed)
+        init_random_weights(model, seed=args.seed)
+        random_weights = True
+    else:
+        tried = (weights + ".pdparams") if weights and not weights.endswith(".pdparams") else weights
+        sys.exit(f"error: weights not found: {tried or '(no weights set)'} "
+                 "(pass -o weights=<path/model_final>, or --allow_random_weights)")
+    try:
+        save_dir = export_model(model, cfg, args.output_dir, fmt=args.format, fixed_shape=args.fixed_shape,
+                                random_weights=random_weights)
+    except (NotImplementedError, ValueError, TypeError) as exc:
+        sys.exit(f"error: {exc}")
+    print(save_dir)
+
+
+if __name__ == "__main__":
+    main()
