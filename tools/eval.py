@@ -1,0 +1,161 @@
+"""Evaluate a face detector on WIDER FACE val: python tools/eval.py -c <yml> -o weights=<w> [multi_scale_eval=True]
+
+Writes the official prediction folder (``<pred_dir>/<event>/<name>.txt``) for every image of the
+config's ``EvalDataset`` (``dataset_dir`` / ``image_dir``, images listed by ``anno_path``) and, when
+ground truth is available, prints the easy / medium / hard AP table of the official protocol
+(``eval_tools``).
+
+Config keys (all overridable with ``-o key=value``):
+  weights            model weights (``.pdparams``, with or without the suffix)
+  multi_scale_eval   False (default): one pass per image at its original size;
+                     True: the published multi-scale recipe (flip, shrink/enlarge, pyramid, box voting)
+  eval_max_side      single-scale cap on the long side in pixels (default 2048, 0 = none)
+  eval_backend       auto (default) | inference (Paddle Inference + oneDNN) | dygraph
+  cpu_threads        CPU threads (0 = all available cores)
+
+Ground truth: ``--gt`` takes the official ``.mat`` folder or a ``wider_face_val_bbx_gt.txt``; by
+default the ``anno_path`` of ``EvalDataset`` with ``difficulty_easy_medium_hard.txt`` beside it
+(``--difficulty`` to point elsewhere). Without ground truth only the predictions are written.
+
+Examples::
+
+    python tools/eval.py -c configs/face_detection/blazeface_fpn_ssh_1000e.yml -o weights=output/x/model_final
+    python tools/eval.py -c ... -o weights=... multi_scale_eval=True --gt ../shared/data/wider_face_eval_gt
+"""
+import argparse
+import os
+import sys
+import time
+import warnings
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:  # eval_tools lives at the repository root
+    sys.path.insert(0, REPO)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n", 2)[2])
+    parser.add_argument("-c", "--config", required=True, help="config YAML")
+    parser.add_argument("-o", "--opt", nargs="*", default=[], help="overrides, key=value (dots for nesting)")
+    parser.add_argument("--pred_dir", default="output/pred", help="prediction folder (default: output/pred)")
+    parser.add_argument("--dataset_dir", default=None, help="WIDER root (default: EvalDataset.dataset_dir)")
+    parser.add_argument("--gt", default=None,
+                        help="ground truth: official .mat folder or *_bbx_gt.txt (default: EvalDataset.anno_path)")
+    parser.add_argument("--difficulty", default=None,
+                        help="difficulty file for a .txt ground truth (default: beside it)")
+    parser.add_argument("--no_progress", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def _fail(message):
+    sys.exit(f"error: {message}")
+
+
+def _dataset_paths(cfg, dataset_dir):
+    dataset = cfg.get("EvalDataset")
+    if dataset is None:
+        _fail("the config has no EvalDataset")
+    get = dataset.get if isinstance(dataset, dict) else (lambda k, d=None: getattr(dataset, k, d))
+    root = dataset_dir or get("dataset_dir")
+    image_dir = get("image_dir") or "WIDER_val/images"
+    anno_path = get("anno_path") or "wider_face_split/wider_face_val_bbx_gt.txt"
+    if not root:
+        _fail("EvalDataset has no dataset_dir (pass --dataset_dir)")
+    return root, image_dir, anno_path
+
+
+def _weights_path(weights):
+    if not weights:
+        _fail("no weights given (-o weights=<path to .pdparams>)")
+    base = weights[:-len(".pdparams")] if weights.endswith(".pdparams") else weights
+    path = base + ".pdparams"
+    if not os.path.isfile(path):
+        _fail(f"weights not found: {path}")
+    return base
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from ppdet_face.engine import ConfigError, load_config, setup_device
+    from ppdet_face.engine.widerface_eval import (WiderFacePredictor, list_wider_images, multi_scale_eval_enabled,
+                                                  predict_widerface)
+
+    try:
+        cfg = load_config(args.config, args.opt)
+        setup_device(cfg)
+        multi_scale = multi_scale_eval_enabled(cfg)
+    except (ConfigError, ValueError) as exc:
+        _fail(exc)
+    root, image_dir, anno_path = _dataset_paths(cfg, args.dataset_dir)
+    try:
+        images, anno_file = list_wider_images(root, image_dir, anno_path)
+    except (OSError, ValueError) as exc:
+        _fail(exc)
+    gt = args.gt or anno_file
+    if args.gt and not os.path.exists(args.gt):
+        _fail(f"ground truth not found: {args.gt}")
+    if args.difficulty and not os.path.isfile(args.difficulty):
+        _fail(f"difficulty file not found: {args.difficulty}")
+    weights = _weights_path(cfg.get("weights"))
+
+    from ppdet.core.workspace import create
+    from ppdet.utils.checkpoint import load_weight
+
+    try:
+        model = create(cfg.architecture)
+    except Exception as exc:  # a config error surfacing while building
+        _fail(f"cannot build {cfg.get('architecture')}: {exc}")
+    try:
+        load_weight(model, weights)
+    except (AssertionError, ValueError, RuntimeError) as exc:
+        _fail(f"cannot load weights {weights}.pdparams: {str(exc).splitlines()[0]}")
+    model.eval()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            predictor = WiderFacePredictor.from_config(cfg, model)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+    except (ValueError, RuntimeError) as exc:
+        _fail(exc)
+
+    mode = "multi-scale" if multi_scale else "single-scale"
+    cap = f", max side {predictor.max_side} px" if not multi_scale and predictor.max_side else ""
+    print(f"{mode} prediction of {len(images)} images from {os.path.join(root, image_dir)} "
+          f"(backend {predictor.backend}{cap}, setup {predictor.setup_seconds:.1f} s)", flush=True)
+    t0 = time.perf_counter()
+    try:
+        run = predict_widerface(predictor, images, args.pred_dir, multi_scale=multi_scale,
+                                progress=not args.no_progress)
+    except (OSError, ValueError) as exc:
+        _fail(exc)
+    wall = time.perf_counter() - t0
+    print(f"wrote {len(run.predictions)} prediction files to {args.pred_dir}: "
+          f"{run.seconds_per_image:.3f} s/image ({len(images) / max(run.total_seconds, 1e-9):.2f} images/s, "
+          f"{run.passes} network passes, {wall:.1f} s in total)")
+
+    if not gt:
+        print(f"no ground truth ({os.path.join(root, anno_path)} not found; pass --gt): AP not computed")
+        return 0
+    from eval_tools import GroundTruthError, PredictionFormatError, evaluate_widerface
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = evaluate_widerface(args.pred_dir, gt, difficulty=args.difficulty)
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                print(f"warning: {w.message}", file=sys.stderr)
+    except (GroundTruthError, PredictionFormatError) as exc:
+        if args.gt or args.difficulty:
+            _fail(exc)
+        print(f"AP not computed: {exc}")
+        return 0
+    print(result.format_table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
