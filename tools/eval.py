@@ -46,6 +46,7 @@ def parse_args(argv=None):
     parser.add_argument("--difficulty", default=None,
                         help="difficulty file for a .txt ground truth (default: beside it)")
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", default=None, help="also write the AP result (eval_tools JSON) here")
     return parser.parse_args(argv)
 
 
@@ -154,6 +155,13 @@ def main(argv=None):
         print(f"AP not computed: {exc}")
         return 0
     print(result.format_table())
+    if args.json:
+        import json
+
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(result.to_dict(curves=False), f, indent=2)
+        print(f"AP written to {args.json}")
     return 0
 
 

@@ -8,6 +8,8 @@ import paddle.nn.functional as F
 from paddle import ParamAttr
 from paddle.nn.initializer import KaimingNormal
 
+from ..ops import depthwise_conv as dw_ops
+
 __all__ = ["ACTIVATIONS", "get_activation", "check_choice", "ConvBN"]
 
 
@@ -64,6 +66,8 @@ class ConvBN(nn.Layer):
 
     Parameter names are ``_conv.weight`` and ``_batch_norm.{weight,bias,_mean,_variance}``,
     the names PaddleDetection's BlazeFace uses, so its checkpoints load unchanged.
+    Depthwise convolutions run through the fast CPU operator of :mod:`ppdet_face.ops` in
+    training (same parameters; eval and export use the standard ``Conv2D``).
 
     Args:
         in_channels (int): input channels.
@@ -91,8 +95,14 @@ class ConvBN(nn.Layer):
             bias_attr=False,
         )
         self._batch_norm = nn.BatchNorm2D(out_channels)
+        self._fast_depthwise = groups > 1 and groups == in_channels == out_channels
 
     def forward(self, x):
         """Returns the activated, normalised convolution of ``x`` ([N, out_channels, H', W'])."""
-        x = self._batch_norm(self._conv(x))
+        if self.training and self._fast_depthwise:
+            conv = self._conv
+            x = dw_ops.depthwise_conv2d(x, conv.weight, conv._stride, conv._padding)
+        else:
+            x = self._conv(x)
+        x = self._batch_norm(x)
         return x if self._act is None else self._act(x)
