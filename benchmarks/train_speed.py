@@ -46,29 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_1000e.yml"
 NUM_MAX_BOXES = 90
 
-UPSTREAM_CONFIG = """
-architecture: BlazeFace
-num_classes: 1
-BlazeFace: {backbone: BlazeNet, neck: BlazeNeck, blaze_head: FaceHead, post_process: BBoxPostProcess}
-BlazeNet:
-  blaze_filters: [[24, 24], [24, 24], [24, 48, 2], [48, 48], [48, 48]]
-  double_blaze_filters: [[48, 24, 96, 2], [96, 24, 96], [96, 24, 96], [96, 24, 96, 2], [96, 24, 96], [96, 24, 96]]
-  act: relu
-BlazeNeck: {neck_type: fpn_ssh, in_channel: [96, 96]}
-FaceHead: {in_channels: [48, 48], anchor_generator: AnchorGeneratorSSD, loss: SSDLoss}
-SSDLoss: {overlap_threshold: 0.35}
-AnchorGeneratorSSD:
-  steps: [8., 16.]
-  aspect_ratios: [[1.], [1.]]
-  min_sizes: [[16., 24.], [32., 48., 64., 80., 96., 128.]]
-  max_sizes: [[], []]
-  offset: 0.5
-  flip: False
-  min_max_aspect_ratios_order: false
-BBoxPostProcess:
-  decode: {name: SSDBox}
-  nms: {name: MultiClassNMS, keep_top_k: 750, score_threshold: 0.01, nms_threshold: 0.3, nms_top_k: 5000, nms_eta: 1.0}
-"""
+
 
 ROWS = {
     "stock": "stock ppdet (BlazeFace + SSDLoss)",
@@ -133,16 +111,9 @@ def _patched_stock_ssd_loss():
 
 
 def _build_stock():
-    import ppdet_face  # noqa: F401  (our names do not collide with ppdet's)
-    from ppdet.core.workspace import create, load_config
+    from ppdet_face.utils.upstream import build_upstream
 
-    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
-        f.write(UPSTREAM_CONFIG)
-    try:
-        cfg = load_config(f.name)
-    finally:
-        os.unlink(f.name)
-    model = create(cfg.architecture)
+    model = build_upstream("fpn_ssh")
     model.blaze_head.loss.__class__ = _patched_stock_ssd_loss()  # same state, fixed method
     return model
 

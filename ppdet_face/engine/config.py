@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-__all__ = ["ConfigError", "load_config", "parse_overrides", "setup_device", "validate_config"]
+__all__ = ["ConfigError", "load_config", "parse_overrides", "reset_global_config", "setup_device", "validate_config"]
 
 # Python object tags execute code under yaml.Loader (which ppdet uses); we refuse them up front.
 _UNSAFE_TAG = re.compile(r"!!python/|!python/")
@@ -78,7 +78,7 @@ def load_config(path, overrides=None):
     from ppdet.core.workspace import load_config as ppdet_load_config, merge_config
 
     _check_tags(path)
-    _reset_global_config()
+    reset_global_config()
     try:
         cfg = ppdet_load_config(path)
     except yaml.YAMLError as exc:
@@ -141,7 +141,7 @@ def validate_config(cfg):
 _REGISTRY = {}
 
 
-def _reset_global_config():
+def reset_global_config():
     """Forget what earlier configs merged into ppdet's process-wide ``global_config``.
 
     ppdet merges every loaded YAML into one global dict, so loading a second config in the

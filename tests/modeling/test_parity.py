@@ -5,7 +5,7 @@ import pytest
 from ppdet.core.workspace import create
 
 from ppdet_face.engine import load_config
-from upstream import build_upstream
+from ppdet_face.utils.upstream import build_upstream
 from helpers import CONFIGS
 
 

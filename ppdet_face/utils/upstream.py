@@ -1,7 +1,14 @@
-"""Build PaddleDetection's own BlazeFace(-FPN-SSH) from the upstream config, for parity tests."""
+"""PaddleDetection's own BlazeFace, built from its upstream configs, as a reference.
+
+Used by the checkpoint-parity tests and by ``benchmarks/train_speed.py`` (the stock path).
+"""
+import os
 import tempfile
 
-UPSTREAM_FPN_SSH = """
+__all__ = ["UPSTREAM_CONFIG", "build_upstream"]
+
+#: ppdet's ``configs/face_detection/_base_/blazeface_fpn.yml`` (NECK/HEAD_IN filled in per variant).
+UPSTREAM_CONFIG = """
 architecture: BlazeFace
 num_classes: 1
 BlazeFace: {backbone: BlazeNet, neck: BlazeNeck, blaze_head: FaceHead, post_process: BBoxPostProcess}
@@ -27,13 +34,19 @@ BBoxPostProcess:
 
 
 def build_upstream(neck_type="fpn_ssh"):
-    """Return ppdet's BlazeFace built like ``configs/face_detection/blazeface[_fpn_ssh]_1000e.yml``."""
-    import ppdet_face  # noqa: F401
+    """Return ppdet's ``BlazeFace`` as ``blazeface_fpn_ssh_1000e`` (``neck_type='fpn_ssh'``) or
+    ``blazeface_1000e`` (``neck_type='None'``) builds it."""
     from ppdet.core.workspace import create, load_config
 
+    from ..engine.config import reset_global_config
+
     head_in = "[48, 48]" if neck_type == "fpn_ssh" else "[96, 96]"
-    text = UPSTREAM_FPN_SSH.replace("NECK", neck_type).replace("HEAD_IN", head_in)
+    text = UPSTREAM_CONFIG.replace("NECK", neck_type).replace("HEAD_IN", head_in)
+    reset_global_config()
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
         f.write(text)
-    cfg = load_config(f.name)
+    try:
+        cfg = load_config(f.name)
+    finally:
+        os.unlink(f.name)
     return create(cfg.architecture)
