@@ -1,5 +1,6 @@
 """PaddleDetection's Trainer with our WIDER FACE metric and distributed set-up."""
 import os
+import time
 
 import numpy as np
 from ppdet.engine import Trainer
@@ -48,11 +49,13 @@ class WiderFaceAPMetric(Metric):
         self.preds = {}
         self.results = {}
 
+    def set_predictions(self, predictions):
+        """Predictions ``{"<event>/<name>": [K, 5] left, top, width, height, score}`` to score."""
+        self.preds = dict(predictions)
+
     def update(self, inputs, outputs):
-        names = {int(r["im_id"][0]): os.path.splitext(r["im_name"])[0] for r in self.dataset.roidbs}
-        ids = np.asarray(inputs["im_id"]).reshape(-1)
-        for im_id, det in zip(ids, detections_to_wider(outputs["bbox"], outputs["bbox_num"])):
-            self.preds[names[int(im_id)]] = det
+        raise NotImplementedError("WiderFaceAPMetric is fed by FaceTrainer through set_predictions() "
+                                  "(the tools/eval.py prediction code), not per batch")
 
     def accumulate(self):
         from eval_tools import evaluate_widerface
@@ -148,6 +151,33 @@ class FaceTrainer(Trainer):
             self._metrics = [WiderFaceAPMetric(dataset, self.cfg.get("difficulty_file"))]
             return
         super()._init_metrics(validate=validate)
+
+    def _eval_with_loader(self, loader):
+        """WIDER evaluation with the same prediction code as tools/eval.py (single- or multi-scale
+        by ``multi_scale_eval``), then the official-protocol AP; other metrics use ppdet's loop."""
+        if not (self._metrics and isinstance(self._metrics[0], WiderFaceAPMetric)):
+            return super()._eval_with_loader(loader)
+        from .widerface_eval import WiderFacePredictor, list_wider_images, multi_scale_eval_enabled, predict_widerface
+
+        tic = time.time()
+        self._compose_callback.on_epoch_begin(self.status)
+        self.status["mode"] = "eval"
+        model = getattr(self.model, "_layers", self.model)
+        model.eval()
+        dataset = self.cfg["EvalDataset"]
+        images, _ = list_wider_images(dataset.dataset_dir, dataset.image_dir, dataset.anno_path)
+        predictor = WiderFacePredictor.from_config(self.cfg, model, backend="dygraph")
+        pred_dir = os.path.join(self.cfg.save_dir, self.cfg.filename, "eval_pred")
+        run = predict_widerface(predictor, images, pred_dir, multi_scale=multi_scale_eval_enabled(self.cfg),
+                                progress=False)
+        metric = self._metrics[0]
+        metric.set_predictions(run.predictions)
+        metric.accumulate()
+        metric.log()
+        self.status["sample_num"] = len(images)
+        self.status["cost_time"] = time.time() - tic
+        self._compose_callback.on_epoch_end(self.status)
+        self._reset_metrics()
 
     def _init_callbacks(self):
         super()._init_callbacks()
