@@ -24,10 +24,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
-from eval_tools import (  # noqa: E402
+from eval_tools import (
     SETTINGS,
     GroundTruthError,
     cython_available,
@@ -36,7 +34,7 @@ from eval_tools import (  # noqa: E402
     load_ground_truth,
     write_predictions,
 )
-from eval_tools.synthetic import synthetic_predictions  # noqa: E402
+from eval_tools.synthetic import synthetic_predictions
 
 
 def default_gt() -> Path:

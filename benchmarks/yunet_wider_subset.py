@@ -24,12 +24,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from eval_tools import (  # noqa: E402
+from eval_tools import (
     SETTINGS,
     GroundTruthError,
     evaluate_widerface,

@@ -20,14 +20,8 @@ import sys
 import warnings
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    _here = Path(__file__).resolve().parent
-    if sys.path and Path(sys.path[0] or ".").resolve() == _here:
-        sys.path.pop(0)
-    sys.path.insert(0, str(_here.parent))
-
-from eval_tools.box_overlaps import BACKENDS, get_backend  # noqa: E402
-from eval_tools.widerface import (  # noqa: E402
+from eval_tools.box_overlaps import BACKENDS, get_backend
+from eval_tools.widerface import (
     GroundTruthError,
     PredictionFormatError,
     evaluate,
