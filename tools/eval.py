@@ -6,12 +6,17 @@ ground truth is available, prints the easy / medium / hard AP table of the offic
 (``eval_tools``).
 
 Config keys (all overridable with ``-o key=value``):
-  weights            model weights (``.pdparams``, with or without the suffix)
+  weights            model weights: ``.pdparams`` or ``.safetensors`` (no pickle, tools/convert_weights.py),
+                     with or without the suffix, or a ``.pdparams`` URL; they must fit the model exactly
   multi_scale_eval   False (default): one pass per image at its original size;
                      True: the published multi-scale recipe (flip, shrink/enlarge, pyramid, box voting)
   eval_max_side      single-scale cap on the long side in pixels (default 2048, 0 = none)
   eval_backend       auto (default) | inference (Paddle Inference + oneDNN) | dygraph
   cpu_threads        CPU threads (0 = all available cores)
+
+Unusable images (missing, empty, truncated, not an image, < 8 px, > 100 Mpx) get one ``warning:`` line
+each and an empty prediction file (no detections); the run continues, ends with an ``error:`` line
+counting them and exits with status 1. Grayscale, RGBA and 16-bit images are converted to 8-bit RGB.
 
 Ground truth: ``--gt`` takes the official ``.mat`` folder or a ``wider_face_val_bbx_gt.txt``; by
 default the ``anno_path`` of ``EvalDataset`` with ``difficulty_easy_medium_hard.txt`` beside it
@@ -28,9 +33,6 @@ import sys
 import time
 import warnings
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:  # eval_tools lives at the repository root
-    sys.path.insert(0, REPO)
 
 
 def parse_args(argv=None):
@@ -67,16 +69,6 @@ def _dataset_paths(cfg, dataset_dir):
     return root, image_dir, anno_path
 
 
-def _weights_path(weights):
-    if not weights:
-        _fail("no weights given (-o weights=<path to .pdparams>)")
-    base = weights[:-len(".pdparams")] if weights.endswith(".pdparams") else weights
-    path = base + ".pdparams"
-    if not os.path.isfile(path):
-        _fail(f"weights not found: {path}")
-    return base
-
-
 def main(argv=None):
     args = parse_args(argv)
     from ppdet_face.engine import ConfigError, load_config, setup_device
@@ -99,19 +91,25 @@ def main(argv=None):
         _fail(f"ground truth not found: {args.gt}")
     if args.difficulty and not os.path.isfile(args.difficulty):
         _fail(f"difficulty file not found: {args.difficulty}")
-    weights = _weights_path(cfg.get("weights"))
+    from ppdet_face.engine.weights import WeightsError, load_weights, resolve_weights
+
+    if not cfg.get("weights"):
+        _fail("no weights given (-o weights=<path to .pdparams or .safetensors>)")
+    try:
+        weights = resolve_weights(cfg.get("weights"))  # a missing file fails before the model is built
+    except WeightsError as exc:
+        _fail(exc)
 
     from ppdet.core.workspace import create
-    from ppdet.utils.checkpoint import load_weight
 
     try:
         model = create(cfg.architecture)
     except Exception as exc:  # a config error surfacing while building
         _fail(f"cannot build {cfg.get('architecture')}: {exc}")
     try:
-        load_weight(model, weights)
-    except (AssertionError, ValueError, RuntimeError) as exc:
-        _fail(f"cannot load weights {weights}.pdparams: {str(exc).splitlines()[0]}")
+        load_weights(model, weights)
+    except WeightsError as exc:
+        _fail(exc)
     model.eval()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -133,13 +131,23 @@ def main(argv=None):
     except (OSError, ValueError) as exc:
         _fail(exc)
     wall = time.perf_counter() - t0
+    done = len(run.seconds)
     print(f"wrote {len(run.predictions)} prediction files to {args.pred_dir}: "
-          f"{run.seconds_per_image:.3f} s/image ({len(images) / max(run.total_seconds, 1e-9):.2f} images/s, "
+          f"{run.seconds_per_image:.3f} s/image ({done / max(run.total_seconds, 1e-9):.2f} images/s, "
           f"{run.passes} network passes, {wall:.1f} s in total)")
+    _report_ap(args, gt, os.path.join(root, anno_path))
+    if run.failed:
+        print(f"error: {len(run.failed)} of {len(images)} images could not be used; they count as images without "
+              "detections in the AP above (see the warnings)", file=sys.stderr)
+        return 1
+    return 0
 
+
+def _report_ap(args, gt, default_gt):
+    """Score the prediction folder and print the AP table (and --json); nothing without ground truth."""
     if not gt:
-        print(f"no ground truth ({os.path.join(root, anno_path)} not found; pass --gt): AP not computed")
-        return 0
+        print(f"no ground truth ({default_gt} not found; pass --gt): AP not computed")
+        return
     from eval_tools import GroundTruthError, PredictionFormatError, evaluate_widerface
 
     try:
@@ -153,7 +161,7 @@ def main(argv=None):
         if args.gt or args.difficulty:
             _fail(exc)
         print(f"AP not computed: {exc}")
-        return 0
+        return
     print(result.format_table())
     if args.json:
         import json
@@ -162,8 +170,6 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(result.to_dict(curves=False), f, indent=2)
         print(f"AP written to {args.json}")
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

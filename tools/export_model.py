@@ -3,11 +3,13 @@
     python tools/export_model.py -c <yml> -o weights=<path> [--output_dir output_inference]
         [--format paddle|onnx] [--fixed_shape 640] [--allow_random_weights [--seed 0]]
 
+weights: <name>.pdparams, <name>.safetensors (no pickle; tools/convert_weights.py), <name> (.pdparams, then
+.safetensors) or a .pdparams URL. They must fit the config's model exactly (a mismatch lists the keys).
+
 Writes <output_dir>/<config name>/ with model.json (or model.pdmodel), model.pdiparams,
 infer_cfg.yml and, with --format onnx, model.onnx. Run it with deploy/python/infer.py.
 """
 import argparse
-import os
 import sys
 
 from ppdet_face.engine import ConfigError, load_config
@@ -42,28 +44,26 @@ def main(argv=None):
     import paddle
     from ppdet.core.workspace import create
 
-    from ppdet_face.engine.export import export_model, init_random_weights, load_weights
+    from ppdet_face.engine.export import export_model, init_random_weights
+    from ppdet_face.engine.weights import WeightsError, WeightsNotFoundError, load_weights
 
     paddle.set_device("cpu")
     model = create(cfg.architecture)
     model.eval()
     weights = cfg.get("weights")
     random_weights = False
-    if weights and (os.path.isfile(weights) or os.path.isfile(weights + ".pdparams")):
-        try:
-            found = load_weights(model, weights)
-        except ValueError as exc:
-            sys.exit(f"error: {exc}")
+    try:
+        found = load_weights(model, weights)
         logger.info("loaded weights %s", found)
-    elif args.allow_random_weights:
-        logger.warning("weights %s not found: exporting SEEDED RANDOM weights (seed %d) -- for tests and "
-                       "speed measurements only, the detections mean nothing", weights or "(none)", args.seed)
+    except WeightsNotFoundError as exc:
+        if not args.allow_random_weights:
+            sys.exit(f"error: {exc} (pass -o weights=<path/model_final>, or --allow_random_weights)")
+        logger.warning("%s: exporting SEEDED RANDOM weights (seed %d) -- for tests and speed measurements only, "
+                       "the detections mean nothing", exc, args.seed)
         init_random_weights(model, seed=args.seed)
         random_weights = True
-    else:
-        tried = (weights + ".pdparams") if weights and not weights.endswith(".pdparams") else weights
-        sys.exit(f"error: weights not found: {tried or '(no weights set)'} "
-                 "(pass -o weights=<path/model_final>, or --allow_random_weights)")
+    except WeightsError as exc:
+        sys.exit(f"error: {exc}")
     try:
         save_dir = export_model(model, cfg, args.output_dir, fmt=args.format, fixed_shape=args.fixed_shape,
                                 random_weights=random_weights)

@@ -99,7 +99,16 @@ class WIDERFaceDetDataset(DetDataset):
         keep_empty (bool): keep images without faces (they teach the background). Default: True.
 
     Boxes are converted to x1, y1, x2, y2; boxes with non-positive size are dropped
-    (counted in the log). Images are decoded here with :func:`read_image_rgb`; an unusable
+    (counted in the log).
+
+    Boxes outside the image: once an image is decoded (its size is known), every box is clipped
+    to the image (``0 <= x <= width``, ``0 <= y <= height``) and a box with no area left (entirely
+    outside, or on an edge) is dropped with its class. Each image with clipped or dropped boxes
+    gets a DEBUG log line naming it, and after the first pass over the whole dataset one WARNING
+    gives the totals (:attr:`clipped_boxes`, :attr:`dropped_boxes`; counted once per image across
+    DataLoader workers). The annotation file is not changed.
+
+    Images are decoded here with :func:`read_image_rgb`; an unusable
     image (missing, empty, truncated, not an image, ...) is skipped with one warning naming
     the file and the next image is used instead; :attr:`bad_images` counts them across
     DataLoader workers (the trainer reports it at each epoch end). ppdet's ``Decode`` op
@@ -114,11 +123,66 @@ class WIDERFaceDetDataset(DetDataset):
         self.keep_empty = keep_empty
         self._bad_count = multiprocessing.Value("i", 0)  # shared with forked DataLoader workers
         self._warned = set()
+        # box clipping statistics, shared with forked workers: per image "seen" flags and totals
+        self._box_stats = multiprocessing.Array("q", 3)  # clipped, dropped, images seen
+        self._seen = None
 
     @property
     def bad_images(self):
         """How many requested samples were unusable so far (all workers; once per image per epoch)."""
         return self._bad_count.value
+
+    @property
+    def clipped_boxes(self):
+        """Boxes clipped to their image so far (each image counted once, all workers)."""
+        return int(self._box_stats[0])
+
+    @property
+    def dropped_boxes(self):
+        """Boxes dropped for lying entirely outside their image so far (each image counted once)."""
+        return int(self._box_stats[1])
+
+    def _clip_boxes(self, roidb, idx):
+        """Clip ``roidb['gt_bbox']`` to the decoded image; drop boxes without area; count once per image."""
+        boxes = roidb.get("gt_bbox")
+        if boxes is None or len(boxes) == 0:
+            self._mark_seen(idx, 0, 0)
+            return
+        h, w = roidb["image"].shape[:2]
+        clipped = boxes.copy()
+        np.clip(clipped[:, 0::2], 0, w, out=clipped[:, 0::2])
+        np.clip(clipped[:, 1::2], 0, h, out=clipped[:, 1::2])
+        keep = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
+        changed = np.any(clipped != boxes, axis=1) & keep
+        n_clipped, n_dropped = int(changed.sum()), int((~keep).sum())
+        if n_dropped:
+            roidb["gt_bbox"] = clipped[keep]
+            for key in ("gt_class", "difficult", "is_crowd", "gt_score"):
+                if key in roidb:
+                    roidb[key] = roidb[key][keep]
+        elif n_clipped:
+            roidb["gt_bbox"] = clipped
+        self._mark_seen(idx, n_clipped, n_dropped, roidb)
+
+    def _mark_seen(self, idx, n_clipped, n_dropped, roidb=None):
+        with self._box_stats.get_lock():
+            if self._seen is None or len(self._seen) != len(self.roidbs):
+                return
+            if self._seen[idx]:
+                return
+            self._seen[idx] = 1
+            self._box_stats[0] += n_clipped
+            self._box_stats[1] += n_dropped
+            self._box_stats[2] += 1
+            done = self._box_stats[2] == len(self.roidbs)
+            total_clipped, total_dropped = self._box_stats[0], self._box_stats[1]
+        if n_clipped or n_dropped:
+            logger.debug("%s: %d boxes clipped to the %dx%d image, %d outside it dropped", roidb["im_file"],
+                         n_clipped, roidb["image"].shape[1], roidb["image"].shape[0], n_dropped)
+        if done and (total_clipped or total_dropped):
+            logger.warning("%s: %d boxes reached outside their image and were clipped to it, %d lay entirely "
+                           "outside and were dropped (DEBUG logging of ppdet_face.data names the images)",
+                           os.path.join(self.dataset_dir, self.anno_path), total_clipped, total_dropped)
 
     def __getitem__(self, idx):
         n = len(self.roidbs)
@@ -133,12 +197,26 @@ class WIDERFaceDetDataset(DetDataset):
                 if roidb["im_file"] not in self._warned:
                     self._warned.add(roidb["im_file"])
                     logger.warning("skipping unusable image: %s", exc)
+                self._mark_seen(idx % n, 0, 0)
                 idx += 1
                 continue
+            self._clip_boxes(roidb, idx % n)
             roidb["curr_iter"] = self._curr_iter
             self._curr_iter += 1
             return self.transform(roidb)
         raise BadImageError(f"none of the {n} images of {self.anno_path} can be read")
+
+    def check_images_exist(self):
+        """Raise FileNotFoundError when none of the listed images exists (a wrong ``image_dir``).
+
+        Cheap (stops at the first image found). Without it, a dataset with no usable image fails
+        inside the DataLoader, which with ``worker_num: 0`` prints a traceback and then hangs.
+        """
+        if self.roidbs and not any(os.path.isfile(r["im_file"]) for r in self.roidbs):
+            raise FileNotFoundError(f"none of the {len(self.roidbs)} images listed in "
+                                    f"{os.path.join(self.dataset_dir, self.anno_path)} exists under "
+                                    f"{os.path.join(self.dataset_dir, self.image_dir)} "
+                                    f"(first: {self.roidbs[0]['im_file']})")
 
     def parse_dataset(self):
         anno = os.path.join(self.dataset_dir, self.anno_path)
@@ -165,3 +243,5 @@ class WIDERFaceDetDataset(DetDataset):
         if not records:
             raise ValueError(f"no images found in {anno}")
         self.roidbs, self.cname2cid = records, {"face": 0}
+        self._seen = multiprocessing.Array("b", len(records), lock=False)  # guarded by _box_stats' lock
+        self._box_stats[:] = [0, 0, 0]

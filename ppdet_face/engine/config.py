@@ -12,6 +12,9 @@ __all__ = ["ConfigError", "load_config", "parse_overrides", "reset_global_config
 _UNSAFE_TAG = re.compile(r"!!python/|!python/")
 
 
+_YAML11_MISSED_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 class ConfigError(ValueError):
     """A config or override the user must fix; the message says what and where."""
 
@@ -57,6 +60,8 @@ def parse_overrides(opts):
             parsed = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise ConfigError(f"-o {item!r}: value is not valid YAML ({exc.problem})") from None
+        if isinstance(parsed, str) and _YAML11_MISSED_FLOAT.fullmatch(parsed.strip()):
+            parsed = float(parsed)  # YAML 1.1 reads "1e30" (no dot) as a string
         cur = out
         for k in keys[:-1]:
             cur = cur.setdefault(k, {})

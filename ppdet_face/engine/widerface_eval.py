@@ -660,8 +660,12 @@ def list_wider_images(dataset_dir, image_dir="WIDER_val/images",
         ``(images, anno_file)``: a list of :class:`WiderImage` and the annotation file used
         (``None`` when it does not exist and the image folder was listed instead).
 
+    An image listed by the annotations but absent from disk stays in the list: prediction reports
+    it (one warning) and counts it as an image without detections, like any unreadable image.
+
     Raises:
-        FileNotFoundError: a missing image folder, or an annotated image that does not exist.
+        FileNotFoundError: a missing image folder, or none of the annotated images exists
+            (a wrong ``dataset_dir`` / ``image_dir``).
         ValueError: a malformed annotation file, or no image at all.
     """
     from ..data.wider import IMAGE_EXTS, parse_wider_annotations
@@ -674,10 +678,11 @@ def list_wider_images(dataset_dir, image_dir="WIDER_val/images",
         for rec in records:
             name = rec["name"].replace("\\", "/")
             path = os.path.join(root, name)
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"{anno} lists {name} but {path} does not exist")
             event = name.split("/")[-2] if "/" in name else ""
             images.append(WiderImage(f"{event}/{os.path.splitext(os.path.basename(name))[0]}", path))
+        if images and not any(os.path.isfile(im.path) for im in images):
+            raise FileNotFoundError(f"none of the {len(images)} images listed in {anno} exists under {root} "
+                                    f"(first: {images[0].path})")
     else:
         if not os.path.isdir(root):
             raise FileNotFoundError(f"image folder not found: {root}")
@@ -701,6 +706,7 @@ class PredictionRun:
     predictions: dict = field(default_factory=dict)  # key -> [K, 5] left top width height score
     seconds: list = field(default_factory=list)  # per image: read + predict + write
     passes: int = 0  # network passes (a batch of 2 counts once)
+    failed: dict = field(default_factory=dict)  # key -> why the image could not be used (empty prediction file)
     multi_scale: bool = False
     pred_dir: str = ""
     warmup_seconds: float = 0.0
@@ -726,11 +732,19 @@ def predict_widerface(predictor, images, pred_dir, multi_scale=False, progress=T
         warmup: call :meth:`WiderFacePredictor.warmup` first (not counted in ``seconds``);
             ``"auto"``: only for 10 images or more, where it pays for itself.
 
+    Images are read with :func:`ppdet_face.data.image_io.read_image_rgb` (grayscale, RGBA and 16-bit
+    files are converted to 8-bit RGB). An unusable image (missing, empty, truncated, not an image,
+    smaller than 8 px, larger than 100 Mpx) gets one ``warning:`` line on stderr, an empty prediction
+    file (it counts as an image without detections) and an entry in ``run.failed``; the run continues.
+
     Returns:
         :class:`PredictionRun`.
     """
-    import cv2
+    import sys
+
     from eval_tools import write_pred_file
+
+    from ..data.image_io import BadImageError, read_image_rgb
 
     run = PredictionRun(multi_scale=bool(multi_scale), pred_dir=str(pred_dir))
     if warmup is True or (warmup == "auto" and len(images) >= 10):
@@ -744,13 +758,24 @@ def predict_widerface(predictor, images, pred_dir, multi_scale=False, progress=T
     try:
         for item in images:
             t0 = time.perf_counter()
-            bgr = cv2.imread(item.path, cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise ValueError(f"cannot read image {item.path}")
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            boxes = to_wider_boxes(predictor.predict(rgb, multi_scale=multi_scale))
             event, name = item.key.split("/", 1)
-            write_pred_file(os.path.join(pred_dir, event, f"{name}.txt"), item.file_name, boxes)
+            out_file = os.path.join(pred_dir, event, f"{name}.txt")
+            try:
+                rgb = read_image_rgb(item.path)
+            except BadImageError as exc:
+                message = f"warning: {exc}; counted as no detections"
+                if bar is not None:
+                    bar.write(message, file=sys.stderr)
+                else:
+                    print(message, file=sys.stderr, flush=True)
+                write_pred_file(out_file, item.file_name, np.zeros((0, 5), np.float32))
+                run.predictions[item.key] = np.zeros((0, 5), np.float32)
+                run.failed[item.key] = str(exc)
+                if bar is not None:
+                    bar.update(1)
+                continue
+            boxes = to_wider_boxes(predictor.predict(rgb, multi_scale=multi_scale))
+            write_pred_file(out_file, item.file_name, boxes)
             run.predictions[item.key] = boxes
             run.seconds.append(time.perf_counter() - t0)
             run.passes += len(predictor.last_scales)

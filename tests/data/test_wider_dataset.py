@@ -1,4 +1,6 @@
 """WIDER annotation parsing and the training dataset on bad input."""
+import logging
+
 import cv2
 import numpy as np
 import pytest
@@ -80,3 +82,116 @@ def test_num_max_boxes_truncation_is_reported(tmp_path):
     msg = check_num_max_boxes(ds, {"sample_transforms": [{"PadBox": {"num_max_boxes": 90}}]})
     assert "1 training images have more than num_max_boxes=90 faces (up to 120)" in msg
     assert check_num_max_boxes(ds, {"sample_transforms": [{"PadBox": {"num_max_boxes": 200}}]}) is None
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.fixture
+def data_log():
+    logger = logging.getLogger("ppdet_face.data")
+    handler, level = _Records(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler.records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_boxes_outside_the_image_are_clipped_or_dropped_and_counted(tmp_path, data_log):
+    ds, d = _dataset(tmp_path, [
+        ("a.jpg", [(10, 10, 20, 20),      # inside: unchanged
+                   (-5, 30, 20, 10),      # crosses the left edge: clipped to x1=0
+                   (90, 50, 30, 30),      # crosses right and bottom edges: clipped to 100 x 60
+                   (150, 10, 10, 10),     # entirely right of the image: dropped
+                   (100, 0, 5, 5)]),      # starts on the right edge: no area left, dropped
+        ("b.jpg", [(1, 1, 5, 5)]),
+        ("c.jpg", [(0, 0, 500, 500)])])   # covers the image: clipped
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        cv2.imwrite(str(d / name), np.zeros((60, 100, 3), np.uint8))
+    sample = ds[0]
+    assert sample["gt_bbox"].tolist() == [[10, 10, 30, 30], [0, 30, 15, 40], [90, 50, 100, 60]]
+    assert sample["gt_class"].shape == (3, 1)
+    assert ds.clipped_boxes == 2 and ds.dropped_boxes == 2
+    debug = [r.getMessage() for r in data_log if r.levelno == logging.DEBUG]
+    assert len(debug) == 1 and "a.jpg: 2 boxes clipped to the 100x60 image, 2 outside it dropped" in debug[0]
+    assert not [r for r in data_log if r.levelno == logging.WARNING]  # the total waits for a full pass
+    ds[0]  # the same image again: not counted twice
+    assert ds.clipped_boxes == 2 and ds.dropped_boxes == 2
+    assert ds[1]["gt_bbox"].tolist() == [[1, 1, 6, 6]]
+    assert ds[2]["gt_bbox"].tolist() == [[0, 0, 100, 60]]
+    for i in range(3):  # a second epoch: no new log lines
+        ds[i]
+    warnings = [r.getMessage() for r in data_log if r.levelno == logging.WARNING]
+    assert warnings == [f"{tmp_path / 'gt.txt'}: 3 boxes reached outside their image and were clipped to it, "
+                        "2 lay entirely outside and were dropped (DEBUG logging of ppdet_face.data names the images)"]
+    assert len([r for r in data_log if r.levelno == logging.DEBUG]) == 2  # a.jpg and c.jpg, once each
+
+
+def test_box_totals_need_every_image_once_even_if_some_are_unreadable(tmp_path, data_log):
+    ds, d = _dataset(tmp_path, [("a.jpg", [(-4, 0, 10, 10)]), ("broken.jpg", [(1, 1, 4, 4)])])
+    cv2.imwrite(str(d / "a.jpg"), np.zeros((32, 32, 3), np.uint8))
+    (d / "broken.jpg").write_text("not an image")
+    ds[0]
+    assert not [r for r in data_log if r.levelno == logging.WARNING]
+    ds[1]  # unreadable: replaced by a.jpg, but counted as seen
+    warnings = [r.getMessage() for r in data_log if r.levelno == logging.WARNING]
+    assert any("1 boxes reached outside their image" in w for w in warnings)
+    assert any("skipping unusable image" in w for w in warnings)
+    assert ds.clipped_boxes == 1 and ds.dropped_boxes == 0
+
+
+def test_clipping_is_counted_across_dataloader_workers(tmp_path):
+    import multiprocessing
+
+    ds, d = _dataset(tmp_path, [(f"{i}.jpg", [(-3, -3, 10, 10), (200, 200, 5, 5)]) for i in range(4)])
+    for i in range(4):
+        cv2.imwrite(str(d / f"{i}.jpg"), np.zeros((24, 24, 3), np.uint8))
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=lambda idx=idx: [ds[i] for i in idx]) for idx in ([0, 1], [2, 3, 0])]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert ds.clipped_boxes == 4 and ds.dropped_boxes == 4
+
+
+def test_train_tool_reports_a_malformed_annotation_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from helpers import CONFIGS, REPO
+    from ppdet_face.data.synthetic import generate_wider_dataset
+
+    generate_wider_dataset(tmp_path, num_train=2, num_val=1, seed=0, image_size=(64, 64), progress=False)
+    anno = tmp_path / "wider_face_split" / "wider_face_train_bbx_gt.txt"
+    n_lines = len(anno.read_text().splitlines())
+    with open(anno, "a") as f:
+        f.write("0--Parade/extra.jpg\n3\n1 2 3 4 0 0 0 0 0 0\n")
+    env = dict(os.environ, PYTHONWARNINGS="ignore", GLOG_minloglevel="2")
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), "-c",
+                           str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_demo.yml"), "-o",
+                           f"TrainDataset.dataset_dir={tmp_path}", "worker_num=0", f"save_dir={tmp_path / 'out'}"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: {anno}:{n_lines + 4}: '0--Parade/extra.jpg' declares 3 faces but the file has fewer lines")
+
+
+def test_a_wrong_image_dir_fails_before_training(tmp_path):
+    (tmp_path / "gt.txt").write_text("e/a.jpg\n1\n1 1 5 5 0 0 0 0 0 0\ne/b.jpg\n0\n0 0 0 0 0 0 0 0 0 0\n")
+    ds = WIDERFaceDetDataset(dataset_dir=str(tmp_path), image_dir="imgs", anno_path="gt.txt")
+    ds.parse_dataset()
+    with pytest.raises(FileNotFoundError, match=r"none of the 2 images listed in .*gt.txt exists under .*imgs"):
+        ds.check_images_exist()
+    (tmp_path / "imgs" / "e").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "imgs" / "e" / "b.jpg"), np.zeros((16, 16, 3), np.uint8))
+    ds.check_images_exist()  # one image is enough

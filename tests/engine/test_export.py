@@ -324,3 +324,70 @@ def test_flops_counter_counts_conv_macs_of_onnx_graphs(exported, tmp_path):
     result = count_flops(str(path), {"x": [1, 3, 32, 32]})
     assert result["macs"] == 8 * 16 * 16 * 3 * 9 + 2048 * 10
     assert result["flops"] == 2 * result["macs"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Deployment-speed rewrites of the exported graph: each equals what it replaces.
+# ---------------------------------------------------------------------------------------------
+def _feed(batch, shapes, scales):
+    return {"image": paddle.to_tensor(batch), "im_shape": paddle.to_tensor(np.array(shapes, np.float32)),
+            "scale_factor": paddle.to_tensor(np.array(scales, np.float32))}
+
+
+@pytest.mark.parametrize("fixed", [None, 320])
+def test_fast_decode_equals_the_model_decode_before_nms(fixed):
+    """Anchors as centre / half-side pixels (constants when the shape is fixed) + the [B, A, 2] decode
+    give the model's boxes and scores: padded batch, per-image scale factors, clipping, zero-area boxes."""
+    from ppdet_face.engine.export import _anchor_arrays, _fast_decode_spec
+
+    _, model = build_model()
+    assert _fast_decode_spec(model) is not None
+    a, b = (normalize(im) for im in synthetic_images(sizes=((200, 150), (320, 320))))
+    batch = np.zeros((2, 3, 320, 320), np.float32)
+    batch[0, :, :200, :150] = a
+    batch[1] = b
+    feed = _feed(batch, [[200.0, 150.0], [320.0, 320.0]], [[0.5, 2.0], [1.0, 1.0]])
+    fast = InferenceDetector(model, with_nms=False, fixed_shape=fixed)
+    slow = InferenceDetector(model, with_nms=False, fast_decode=False)
+    with paddle.no_grad():
+        (fb, fs), (sb, ss) = fast(feed), slow(feed)
+    fb, fs, sb, ss = fb.numpy(), fs.numpy(), sb.numpy(), ss.numpy()
+    assert fb.shape == sb.shape and fs.shape == ss.shape == (2, 1, fb.shape[1])
+    assert np.abs(fb - sb).max() <= 1e-4 * 640, np.abs(fb - sb).max()  # original pixels (scale 0.5 -> up to 640)
+    assert np.abs(fs - ss).max() <= 1e-6
+    assert (fs == 0).sum() == (ss == 0).sum() > 0  # the same zero-area (padding) boxes are dropped
+    # image 0: im_shape / scale_factor = 400 x 75 px (H x W): clipped to its own size, not the padded batch's
+    assert fb[0, :, [0, 2]].max() <= 75 + 1e-3 and fb[0, :, [1, 3]].max() <= 400 + 1e-3
+    if fixed:
+        ctr, half = _anchor_arrays([(40, 40), (20, 20)], *_fast_decode_spec(model)[:3])
+        assert np.array_equal(fast.anchor_ctr.numpy(), ctr) and np.array_equal(fast.anchor_half.numpy(), half)
+
+
+def test_onednn_forms_of_leaky_relu_and_nearest_upsampling_are_exact():
+    import paddle.nn.functional as F
+
+    from ppdet_face.engine.export import _leaky_relu_as_maximum, _leaky_relu_as_relus, _nearest_up2
+
+    rng = np.random.RandomState(0)
+    x = paddle.to_tensor((rng.randn(2, 5, 7, 9) * np.logspace(-30, 30, 9)).astype(np.float32))
+    ref = F.leaky_relu(x, 0.01).numpy()
+    assert np.array_equal(_leaky_relu_as_relus(x, 0.01).numpy(), ref)
+    assert np.array_equal(_leaky_relu_as_maximum(x, 0.01).numpy(), ref)
+    for in_hw, out_hw in (((20, 20), (40, 40)), ((21, 13), (41, 25)), ((21, 13), (42, 25))):
+        y = paddle.to_tensor(rng.randn(1, 6, *in_hw).astype(np.float32))
+        want = F.interpolate(y, size=list(out_hw), mode="nearest").numpy()
+        assert np.array_equal(_nearest_up2(y, *out_hw).numpy(), want), (in_hw, out_hw)
+
+
+def test_paddle_program_stays_in_onednn_and_onnx_keeps_portable_ops(exported, tmp_path):
+    """The Paddle program uses the oneDNN forms (relu/scale/subtract leaky, transposed-conv upsampling,
+    no anchor meshgrid); the probe proves our FPN upsamples to 2*in or 2*in-1 at odd and even sizes."""
+    from ppdet_face.engine.export import _upsampling_is_2x
+
+    model, save_dir, _ = exported
+    assert _upsampling_is_2x(InferenceDetector(model))
+    ops = set(program_ops(save_dir))
+    assert "conv2d_transpose" in ops and not ops & {"maximum", "gather", "meshgrid", "stack_grad"}, sorted(ops)
+    cfg, model = build_model()
+    fixed = set(program_ops(export_model(model, cfg, str(tmp_path), fmt="paddle", fixed_shape=320)))
+    assert "arange" not in fixed and "conv2d_transpose" in fixed  # anchors are parameters of a fixed-shape export

@@ -469,3 +469,101 @@ def test_tool_errors_are_one_line(tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1].startswith("error: weights not found")
     assert "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# Bad images in the WIDER val layout
+# ------------------------------------------------------------------------------------------------
+def _truncated_jpeg(path):
+    ok, data = cv2.imencode(".jpg", _image(64, 80, seed=9))
+    path.write_bytes(data.tobytes()[: len(data) // 2])
+
+
+def _dir_as_image(path):
+    path.mkdir()
+
+
+# name -> (how to make it, the read error or None when the image must load)
+BAD_AND_ODD_IMAGES = {
+    "empty.jpg": (lambda p: p.write_bytes(b""), "empty file (0 bytes)"),
+    "truncated.jpg": (_truncated_jpeg, "truncated JPEG"),
+    "text.jpg": (lambda p: p.write_text("this is not an image\n"), "not a decodable image"),
+    "tiny.png": (lambda p: cv2.imwrite(str(p), np.zeros((1, 1, 3), np.uint8)), "smaller than 8 px"),
+    "missing.jpg": (lambda p: None, "file not found"),
+    "folder.jpg": (_dir_as_image, "cannot read"),
+    "gray.jpg": (lambda p: cv2.imwrite(str(p), _image(90, 120, seed=5)[..., 0]), None),
+    "rgba.png": (lambda p: cv2.imwrite(str(p), np.dstack([_image(90, 120, seed=6), np.full((90, 120), 200, np.uint8)])),
+                 None),
+    "deep.png": (lambda p: cv2.imwrite(str(p), _image(90, 120, seed=7).astype(np.uint16) * 257), None),
+}
+
+
+def _add_images(root, names, big=False):
+    """Add images (made as BAD_AND_ODD_IMAGES says) to the val layout of _make_wider_dataset, one face each."""
+    folder = root / "WIDER_val" / "images" / "9--Odd"
+    folder.mkdir(parents=True, exist_ok=True)
+    gt, diff = [], []
+    for name in names:
+        if name == "big.jpg":
+            cv2.imwrite(str(folder / name), np.full((8000, 8000, 3), 90, np.uint8))
+        else:
+            BAD_AND_ODD_IMAGES[name][0](folder / name)
+        gt += [f"9--Odd/{name}", "1", "10 10 30 30 0 0 0 0 0 0"]
+        diff += [f"9--Odd/{name} easy: 1", f"9--Odd/{name} medium: 1", f"9--Odd/{name} hard: 1"]
+    split = root / "wider_face_split"
+    with open(split / "wider_face_val_bbx_gt.txt", "a") as f:
+        f.write("\n".join(gt) + "\n")
+    with open(split / "difficulty_easy_medium_hard.txt", "a") as f:
+        f.write("\n".join(diff) + "\n")
+    return folder
+
+
+def test_unusable_images_get_one_warning_and_an_empty_prediction(tmp_path, capsys):
+    root = _make_wider_dataset(tmp_path / "wider", n_images=1)
+    _add_images(root, list(BAD_AND_ODD_IMAGES))
+    images, _ = list_wider_images(str(root))  # the missing file stays listed
+    assert len(images) == 1 + len(BAD_AND_ODD_IMAGES)
+    run = predict_widerface(_FixedPredictor(), images, tmp_path / "pred", progress=False)
+    err = capsys.readouterr().err.strip().splitlines()
+    bad = {k: v for k, v in BAD_AND_ODD_IMAGES.items() if v[1]}
+    assert sorted(run.failed) == sorted(f"9--Odd/{os.path.splitext(n)[0]}" for n in bad)
+    assert len(err) == len(bad)  # one line each
+    for name, (_, message) in bad.items():
+        line = next(e for e in err if f"{name}:" in e)
+        assert line.startswith("warning: ") and message in line and line.endswith("counted as no detections")
+        pred = (tmp_path / "pred" / "9--Odd" / f"{os.path.splitext(name)[0]}.txt").read_text().splitlines()
+        assert pred == [name, "0"]
+    for name in ("gray.jpg", "rgba.png", "deep.png"):  # odd but valid: predicted normally
+        pred = (tmp_path / "pred" / "9--Odd" / f"{os.path.splitext(name)[0]}.txt").read_text().splitlines()
+        assert pred[1] == "3"
+    assert len(run.seconds) == 1 + 3 and len(run.predictions) == len(images)
+
+
+def test_list_wider_images_fails_when_no_listed_image_exists(tmp_path):
+    root = _make_wider_dataset(tmp_path / "wider", n_images=2)
+    with pytest.raises(FileNotFoundError, match="none of the 2 images listed"):
+        list_wider_images(str(root), image_dir="WIDER_vall/images")
+
+
+def test_tool_survives_bad_images_then_exits_non_zero(tmp_path, model):
+    root = _make_wider_dataset(tmp_path / "wider")
+    bad = ["empty.jpg", "truncated.jpg", "text.jpg", "tiny.png", "missing.jpg"]
+    _add_images(root, bad + ["gray.jpg", "rgba.png", "deep.png", "big.jpg"])
+    paddle.save(model.state_dict(), str(tmp_path / "model.pdparams"))
+    pred_dir = tmp_path / "pred"
+    proc = _run_tool("-c", str(CONFIG), "-o", f"weights={tmp_path / 'model'}", "eval_backend=dygraph",
+                     "--dataset_dir", str(root), "--pred_dir", str(pred_dir), "--no_progress", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    warnings_ = [line for line in proc.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings_) == len(bad) and all(any(f"{n}:" in w for w in warnings_) for n in bad)
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: 5 of 12 images could not be used; they count as images without detections in the AP above "
+        "(see the warnings)")
+    assert "single-scale prediction of 12 images" in proc.stdout and "max side 2048 px" in proc.stdout
+    assert "Val AP: " in proc.stdout and "(12 faces)" in proc.stdout  # AP computed over all images
+    assert len(list((pred_dir / "9--Odd").iterdir())) == 9
+    big = (pred_dir / "9--Odd" / "big.txt").read_text().splitlines()
+    assert big[0] == "big.jpg" and int(big[1]) > 0  # 8000 x 8000 ran (downscaled to 2048)
+    boxes = np.array([[float(v) for v in line.split()] for line in big[2:]])
+    assert boxes[:, 0].max() > 2048  # boxes mapped back to original pixels

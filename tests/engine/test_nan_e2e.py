@@ -1,0 +1,60 @@
+"""A real tools/train.py run that diverges: it stops with one line naming epoch and iteration, exits
+non-zero, and the checkpoint written before the divergence is intact and loadable.
+
+The learning rate is 0.002 in epoch 0 and 1e38 from epoch 1 (PiecewiseDecay ``values``): the first
+epoch-1 step throws the Adam-updated weights to ~1e38 and the next loss is inf. (``base_lr=1e30``
+from the start is not enough: Adam's steps are ~lr, so the loss grows to ~1e30 but stays finite,
+and it would diverge before the first checkpoint anyway.)
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from helpers import CONFIGS, REPO
+
+DIVERGING_CONFIG = """\
+_BASE_: ['{base}']
+LearningRate:
+  base_lr: 0.002
+  schedulers:
+  - !PiecewiseDecay
+    milestones: [1]
+    values: [0.002, 1.0e+38]
+    use_warmup: false
+"""
+
+
+def test_divergence_stops_with_epoch_and_iteration_and_keeps_the_last_checkpoint(tmp_path):
+    from ppdet.core.workspace import create
+
+    from ppdet_face.data.synthetic import generate_wider_dataset
+    from ppdet_face.engine import load_config
+    from ppdet_face.engine.weights import check_resume_checkpoint, load_weights, read_state_dict
+
+    data = tmp_path / "data"
+    generate_wider_dataset(data, num_train=6, num_val=2, seed=3, image_size=(160, 200), progress=False)
+    config = tmp_path / "diverge.yml"
+    config.write_text(DIVERGING_CONFIG.format(base=CONFIGS / "face_detection" / "blazeface_fpn_ssh_demo.yml"))
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONWARNINGS="ignore", GLOG_minloglevel="2")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "train.py"), "-c", str(config), "--seed", "0", "-o",
+         f"TrainDataset.dataset_dir={data}", f"EvalDataset.dataset_dir={data}", "epoch=3", "snapshot_epoch=1",
+         "worker_num=0", "TrainReader.batch_size=2", f"save_dir={out}", "log_iter=1"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    ckpt = out / "diverge"
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == (f"error: loss is inf at epoch 1, iteration 1; training stopped. The last good checkpoint is in "
+                    f"{ckpt} (lower the learning rate or check the data, then resume with -r)")
+    assert "Epoch: [1] [0/3] learning_rate: 99999999999999997748809823456034029568" in proc.stdout  # LR 1e38 hit
+    # the epoch-0 checkpoint is complete; nothing of epoch 1 was written, no temporary files are left
+    assert sorted(os.listdir(ckpt)) == ["0.pdopt", "0.pdparams"]
+    state = read_state_dict(ckpt / "0.pdparams")
+    assert all(np.isfinite(v).all() for v in state.values())
+    model = create(load_config(str(config)).architecture)
+    load_weights(model, ckpt / "0")  # strict: every tensor present with its shape
+    assert check_resume_checkpoint(model, ckpt / "0") == str(ckpt / "0")  # and -r would accept it
