@@ -32,11 +32,17 @@ def decode_image(image):
         path = os.fspath(image)
         if not os.path.isfile(path):
             raise DeployError(f"{path}: file not found")
-        im = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
+        try:
+            data = np.fromfile(path, dtype=np.uint8)
+        except OSError as exc:
+            raise DeployError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if data.size == 0:
+            raise DeployError(f"{path}: empty file (0 bytes)")
+        im = cv2.imdecode(data, cv2.IMREAD_COLOR)
         if im is None:
             raise DeployError(f"{path}: not a readable image")
     elif isinstance(image, (bytes, bytearray)):
-        im = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
+        im = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR) if image else None
         if im is None:
             raise DeployError("bytes input: not a readable image")
     elif isinstance(image, np.ndarray):

@@ -335,3 +335,14 @@ def test_deploy_soak_reports_rss_start_end_peak(dynamic_export, tmp_path, capsys
         assert r["exit_code"] == 0 and "110/110 images processed" in r["last_stdout_line"]
         assert 0 < r["start"]["rss_mb"] <= r["peak_rss_hwm_mb"] and r["end"]["rss_mb"] <= r["peak_rss_hwm_mb"]
         assert r["samples"] >= 2
+
+
+def test_empty_and_unreadable_files_are_deploy_errors(tmp_path):
+    from deploy.python.preprocess import DeployError, decode_image
+
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(DeployError, match="empty file"):
+        decode_image(str(empty))
+    with pytest.raises(DeployError, match="not a readable image"):
+        decode_image(b"")
