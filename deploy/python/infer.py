@@ -4,7 +4,7 @@
         --image_file img.jpg | --image_dir dir | --video_file v.mp4 | --camera_id 0
         [--batch_size 1] [--threshold 0.5] [--output_dir output] [--save_images True]
         [--save_results] [--device CPU|GPU] [--run_mode paddle|trt_fp32|trt_fp16|trt_int8]
-        [--enable_mkldnn True] [--cpu_threads 2] [--trt_min_shape 1 --trt_max_shape 1280
+        [--enable_mkldnn True] [--cpu_threads 2] [--malloc_tuning auto|True|False] [--trt_min_shape 1 --trt_max_shape 1280
         --trt_opt_shape 640] [--backend paddle|onnxruntime]
         [--run_benchmark True [--benchmark_json b.json]]
 
@@ -95,14 +95,16 @@ _MALLOC_STATE = {"tuned": None}
 def keep_freed_memory_in_heap():
     """Make glibc serve large blocks from the heap and keep freed memory (once per process).
 
-    Paddle Inference allocates every intermediate tensor of every run afresh; glibc serves
-    blocks >= 128 KiB-32 MiB with ``mmap`` and returns them with ``munmap``, so each run
-    page-faults its ~40 MB of activations back in (~3,000-7,000 faults per 640x640 run,
-    ~5 ms of a 45 ms single-thread run, more with 2 threads). ``mallopt(M_MMAP_MAX, 0)`` and a
-    1 GiB ``M_TRIM_THRESHOLD`` (the runtime form of ``MALLOC_MMAP_MAX_=0
-    MALLOC_TRIM_THRESHOLD_=...``) keep the pages mapped and reuse them: RSS stays at the
-    high-water mark of one run instead of being returned between runs. Skipped when the user
-    set either environment variable, or off glibc. Returns True when applied (or already).
+    Paddle Inference allocates every intermediate tensor of every run afresh. With glibc's
+    defaults large blocks come from ``mmap`` (returned by ``munmap``) and the heap top is trimmed
+    back to the OS, so each 640x640 run page-faults its activations in again: ~3,000-7,000 minor
+    faults per run, ~5 ms of a ~45 ms single-thread run and more with 2 threads (the faults also
+    hit the preprocessing buffers of either backend). ``mallopt(M_MMAP_MAX, 0)`` and a 1 GiB
+    ``M_TRIM_THRESHOLD`` (the runtime form of ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...``)
+    keep those pages mapped and reused: ~0 faults per run, RSS stays at the high-water mark of
+    the largest run so far (which is why :class:`Detector` applies it by default to fixed-shape
+    exports only). Skipped when the user set either environment variable, or off glibc.
+    Process-wide and permanent. Returns True when applied (now or before).
     """
     if _MALLOC_STATE["tuned"] is not None:
         return _MALLOC_STATE["tuned"]
@@ -168,9 +170,11 @@ class _PaddleRunner:
             config.set_cpu_math_library_num_threads(int(cpu_threads))
             if enable_mkldnn:
                 config.enable_onednn()
-                # Primitive cache: 10 input shapes (bounded memory with dynamic shapes; a fixed-shape
-                # model needs one).
-                config.set_onednn_cache_capacity(10)
+                # Paddle's oneDNN cache keyed by input shape: 1 shape. 0 would mean unbounded (a leak
+                # with varied image sizes); 10 (PaddleDetection's choice) measured no faster here, also
+                # when shapes alternate (oneDNN's own primitive cache recreates kernels cheaply), and
+                # holds ~0.5 GB more at batch 4 with images up to 800 px (benchmarks/deploy_soak.py).
+                config.set_onednn_cache_capacity(1)
             else:
                 config.disable_onednn()
         # Not config.enable_memory_optim(): on Paddle 3.3 PIR it fails with
@@ -256,11 +260,15 @@ class Detector:
         enable_mkldnn (bool): oneDNN kernels for Paddle on CPU.
         threshold (float): default score threshold of drawing and saving (not of :meth:`predict`).
         backend (str): "paddle" (Paddle Inference) or "onnxruntime".
+        malloc_tuning ("auto"|bool): on CPU, :func:`keep_freed_memory_in_heap` (process-wide, cannot
+            be undone). "auto": for fixed-shape exports only, where every run allocates the same
+            buffers (~5 ms saved per 640x640 run); with varied image sizes RSS would follow the
+            largest batch seen (~2x the default allocator's at batch 4, benchmarks/deploy_soak.py).
     """
 
     def __init__(self, model_dir, device="CPU", run_mode="paddle", batch_size=1, trt_min_shape=1,
                  trt_max_shape=1280, trt_opt_shape=640, trt_calib_mode=False, cpu_threads=1, enable_mkldnn=False,
-                 threshold=0.5, output_dir="output", backend="paddle"):
+                 threshold=0.5, output_dir="output", backend="paddle", malloc_tuning="auto"):
         device = str(device).upper()
         if device not in ("CPU", "GPU"):
             raise DeployError(f"--device {device!r} is not supported; allowed values: CPU, GPU")
@@ -272,8 +280,11 @@ class Detector:
             raise DeployError(f"--batch_size must be >= 1, got {batch_size}")
         self.model_dir = model_dir
         self.cfg = load_infer_cfg(model_dir)
-        if device == "CPU":
-            keep_freed_memory_in_heap()  # no page faults on every run's fresh buffers (any backend)
+        if malloc_tuning not in ("auto", True, False):
+            raise DeployError(f"malloc_tuning={malloc_tuning!r} is not supported; allowed values: auto, True, False")
+        fixed_shape = not self.cfg.get("use_dynamic_shape", True)
+        self.malloc_tuned = device == "CPU" and (malloc_tuning is True or (malloc_tuning == "auto" and fixed_shape)) \
+            and keep_freed_memory_in_heap()
         self.pipeline = Pipeline(self.cfg["Preprocess"])
         self.labels = list(self.cfg["label_list"])
         self.batch_size = int(batch_size)
@@ -355,6 +366,10 @@ def _str2bool(value):
     raise argparse.ArgumentTypeError(f"expected True or False, got {value!r}")
 
 
+def _auto_or_bool(value):
+    return "auto" if str(value).strip().lower() == "auto" else _str2bool(value)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model_dir", required=True, help="exported folder (infer_cfg.yml + model files)")
@@ -375,6 +390,8 @@ def parse_args(argv=None):
     p.add_argument("--enable_mkldnn", type=_str2bool, nargs="?", const=True, default=False,
                    help="oneDNN on CPU (True/False)")
     p.add_argument("--cpu_threads", type=int, default=1)
+    p.add_argument("--malloc_tuning", type=_auto_or_bool, default="auto",
+                   help="keep freed memory mapped (no page faults per run): auto (fixed-shape exports) | True | False")
     p.add_argument("--trt_min_shape", type=int, default=1)
     p.add_argument("--trt_max_shape", type=int, default=1280)
     p.add_argument("--trt_opt_shape", type=int, default=640)
@@ -581,7 +598,7 @@ def main(argv=None):
                             trt_min_shape=args.trt_min_shape, trt_max_shape=args.trt_max_shape,
                             trt_opt_shape=args.trt_opt_shape, trt_calib_mode=args.trt_calib_mode,
                             cpu_threads=args.cpu_threads, enable_mkldnn=args.enable_mkldnn, threshold=args.threshold,
-                            output_dir=args.output_dir, backend=args.backend)
+                            output_dir=args.output_dir, backend=args.backend, malloc_tuning=args.malloc_tuning)
         if args.video_file or args.camera_id >= 0:
             return 1 if predict_video(detector, args) else 0
         files = _collect_images(args)
