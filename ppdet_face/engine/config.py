@@ -6,13 +6,35 @@ import re
 
 import yaml
 
-__all__ = ["ConfigError", "load_config", "parse_overrides", "reset_global_config", "setup_device", "validate_config"]
+__all__ = ["ConfigError", "TOP_LEVEL_KEYS", "load_config", "parse_overrides", "reset_global_config", "setup_device", "validate_config"]
 
 # Python object tags execute code under yaml.Loader (which ppdet uses); we refuse them up front.
 _UNSAFE_TAG = re.compile(r"!!python/|!python/")
 
 
 _YAML11_MISSED_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+#: Lower-case top-level keys a config may set: what PaddleDetection 2.6's trainer, tools and
+#: readers read at the top level, and ours (``ppdet_face``). Component sections (capitalised,
+#: registered) are checked separately. A key outside this set is a typo until proven otherwise
+#: (``snapshot_epcoh: 5`` would otherwise be ignored in silence); add new keys here.
+TOP_LEVEL_KEYS = frozenset((
+    # ppdet: model, weights, run
+    "architecture", "pretrain_weights", "weights", "metric", "num_classes", "epoch", "log_iter", "save_dir",
+    "snapshot_epoch", "worker_num", "filename", "yml", "use_gpu", "use_xpu", "use_mlu", "use_npu", "use_gcu",
+    "find_unused_parameters", "log_ranks", "print_flops", "print_params", "profiler_options", "norm_type",
+    # ppdet: EMA, AMP, logging
+    "use_ema", "ema_decay", "ema_decay_type", "ema_filter_no_grad", "ema_black_list", "ema_start_iters",
+    "use_simple_ema", "cycle_epoch", "amp", "amp_level", "init_loss_scaling", "custom_black_list",
+    "custom_white_list", "master_grad", "use_vdl", "vdl_log_dir", "use_wandb", "wandb",
+    # ppdet: eval / export / slim
+    "save_prediction_only", "output_eval", "classwise", "map_type", "infer_img", "label_list", "export",
+    "export_onnx", "export_eb", "fuse_normalize", "to_static", "min_subgraph_size", "slim", "slim_type",
+    "unstructured_prune", "fleet",
+    # ppdet_face
+    "cpu_threads", "multi_scale_eval", "eval_backend", "eval_max_side", "difficulty_file", "loss_explosion_factor",
+))
 
 
 class ConfigError(ValueError):
@@ -126,6 +148,10 @@ def validate_config(cfg):
         if isinstance(value, dict) and not isinstance(value, SchemaDict) and re.fullmatch(r"[A-Z]\w*", key) \
                 and key not in registered:
             raise ConfigError(f"unknown component section {key!r} (not registered){_suggest(key, registered)}")
+        if re.fullmatch(r"[a-z_][a-z0-9_]*", key) and key not in TOP_LEVEL_KEYS and key not in registered \
+                and not key.startswith("_"):
+            raise ConfigError(f"unknown top-level key {key!r}{_suggest(key, TOP_LEVEL_KEYS)} (known keys are "
+                              "listed in ppdet_face/engine/config.py: TOP_LEVEL_KEYS)")
     for name in registered:
         section = cfg[name]
         if not dict(section):

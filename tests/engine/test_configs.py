@@ -70,6 +70,8 @@ def test_python_object_tags_are_refused(tmp_path):
     ("architecture=BlazeFaceDetecter", "did you mean 'BlazeFaceDetector'"),
     ("BlazeFaceBackbon={act: relu}", "unknown component section 'BlazeFaceBackbon'"),
     ("TrainDataset.dataset_dri=x", "WIDERFaceDetDataset has no option 'dataset_dri'"),
+    ("snapshot_epcoh=5", "unknown top-level key 'snapshot_epcoh'; did you mean 'snapshot_epoch'"),
+    ("pretrain_weight=a.pdparams", "unknown top-level key 'pretrain_weight'; did you mean 'pretrain_weights'"),
 ])
 def test_misspelled_names_are_errors_with_a_suggestion(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -80,3 +82,19 @@ def test_loading_a_second_config_forgets_the_first():
     load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"), ["BlazeFaceNeck.neck_type=only_ssh"])
     cfg = load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
     assert cfg["BlazeFaceNeck"]["neck_type"] == "fpn_ssh"
+
+
+def test_misspelled_top_level_key_in_a_yaml_file_names_it(tmp_path):
+    cfg = tmp_path / "typo.yml"
+    cfg.write_text(f"_BASE_: ['{CONFIGS / 'face_detection' / 'blazeface_1000e.yml'}']\nlog_itre: 5\n")
+    with pytest.raises(ConfigError, match="unknown top-level key 'log_itre'; did you mean 'log_iter'"):
+        load_config(str(cfg))
+
+
+def test_every_top_level_key_of_the_shipped_configs_is_known():
+    from ppdet_face.engine.config import TOP_LEVEL_KEYS
+
+    for path in sorted((CONFIGS / "face_detection").glob("*.yml")):
+        cfg = load_config(str(path))
+        plain = {k for k, v in cfg.items() if k[:1].islower() and not hasattr(v, "schema")}
+        assert plain and plain <= TOP_LEVEL_KEYS, (path.name, plain - TOP_LEVEL_KEYS)
