@@ -1,4 +1,5 @@
 """PaddleDetection's Trainer with our WIDER FACE metric and distributed set-up."""
+import collections
 import os
 import time
 
@@ -77,11 +78,39 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class NonFiniteLossGuard(Callback):
-    """Stop training at the first non-finite loss, naming the epoch and iteration.
+    """Stop training at the first non-finite loss, or at a finite loss explosion.
 
-    The check runs after the step, before the next checkpoint can be written, so the last
-    checkpoint on disk is the last good one.
+    NaN / Inf stop at once. A finite loss counts as exploding when it is more than
+    ``explosion_factor`` times the median of the last ``window`` good iterations (once
+    ``warmup`` are known); ``patience`` exploding iterations in a row stop training (one odd
+    batch does not). Both messages name the epoch and iteration. The check runs after each
+    step, before the next checkpoint can be written, so the last checkpoint on disk is the last
+    good one (for an explosion: unless an epoch ended within the ``patience`` iterations).
+
+    Args:
+        model: the trainer (``cfg.save_dir`` / ``cfg.filename`` name the checkpoint folder).
+        explosion_factor (float): 0 disables the explosion check. Default: 100 (config key
+            ``loss_explosion_factor``).
+        patience (int): exploding iterations in a row that stop training. Default: 3.
+        window (int): good iterations the median is taken over. Default: 100.
+        warmup (int): good iterations needed before the explosion check starts. Default: 20.
     """
+
+    def __init__(self, model, explosion_factor=100.0, patience=3, window=100, warmup=20):
+        super().__init__(model)
+        if explosion_factor < 0:
+            raise ValueError(f"loss_explosion_factor must be >= 0 (0: off), got {explosion_factor}")
+        self.explosion_factor = float(explosion_factor)
+        self.patience, self.warmup = int(patience), int(warmup)
+        self.history = collections.deque(maxlen=int(window))
+        self.exploding = 0
+
+    def _stop(self, what, status):
+        cfg = self.model.cfg
+        raise NonFiniteLossError(
+            f"{what} at epoch {status['epoch_id']}, iteration {status['step_id']}; training stopped. The last good "
+            f"checkpoint is in {os.path.join(cfg.save_dir, cfg.filename)} (lower the learning rate or check the "
+            "data, then resume with -r)")
 
     def on_step_end(self, status):
         if status.get("mode") != "train":
@@ -90,13 +119,21 @@ class NonFiniteLossGuard(Callback):
         meters = getattr(stats, "meters", None) or {}
         if "loss" not in meters or not meters["loss"].deque:
             return
-        value = np.asarray(meters["loss"].deque[-1])
+        value = np.asarray(meters["loss"].deque[-1], np.float64)
         if not np.isfinite(value).all():
-            cfg = self.model.cfg
-            raise NonFiniteLossError(
-                f"loss is {value.ravel()[0]} at epoch {status['epoch_id']}, iteration {status['step_id']}; "
-                f"training stopped. The last good checkpoint is in {os.path.join(cfg.save_dir, cfg.filename)} "
-                "(lower the learning rate or check the data, then resume with -r)")
+            self._stop(f"loss is {value.ravel()[0]}", status)
+        loss = float(value.ravel()[0])
+        if self.explosion_factor and len(self.history) >= self.warmup:
+            median = float(np.median(self.history))
+            if loss > self.explosion_factor * max(median, 1e-12):
+                self.exploding += 1
+                if self.exploding >= self.patience:
+                    self._stop(f"loss exploded: {loss:.4g}, more than {self.explosion_factor:g}x the median "
+                               f"{median:.4g} of the previous {len(self.history)} iterations, for "
+                               f"{self.exploding} iterations in a row", status)
+                return
+        self.exploding = 0
+        self.history.append(loss)
 
 
 class BadImageReport(Callback):
@@ -185,5 +222,6 @@ class FaceTrainer(Trainer):
             self._callbacks = [c for c in self._callbacks if type(c).__name__ != "WiferFaceEval"]
             self._compose_callback = ComposeCallback(self._callbacks)
         elif self.mode == "train":
-            self._callbacks += [NonFiniteLossGuard(self), BadImageReport(self)]
+            factor = self.cfg.get("loss_explosion_factor", 100.0)
+            self._callbacks += [NonFiniteLossGuard(self, explosion_factor=float(factor)), BadImageReport(self)]
             self._compose_callback = ComposeCallback(self._callbacks)

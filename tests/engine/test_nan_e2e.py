@@ -58,3 +58,46 @@ def test_divergence_stops_with_epoch_and_iteration_and_keeps_the_last_checkpoint
     model = create(load_config(str(config)).architecture)
     load_weights(model, ckpt / "0")  # strict: every tensor present with its shape
     assert check_resume_checkpoint(model, ckpt / "0") == str(ckpt / "0")  # and -r would accept it
+
+
+EXPLODING_CONFIG = """\
+_BASE_: ['{base}']
+LearningRate:
+  base_lr: 0.002
+  schedulers:
+  - !PiecewiseDecay
+    milestones: [1]
+    values: [0.002, 1.0e+30]
+    use_warmup: false
+"""
+
+
+def test_finite_explosion_stops_with_epoch_and_iteration_and_keeps_the_last_checkpoint(tmp_path):
+    """LR 1e30 from epoch 1: Adam's steps are ~1e30, the loss grows to ~1e29 but stays finite."""
+    from ppdet_face.data.synthetic import generate_wider_dataset
+    from ppdet_face.engine.weights import read_state_dict
+
+    data = tmp_path / "data"
+    generate_wider_dataset(data, num_train=40, num_val=2, seed=3, image_size=(128, 160), progress=False)
+    config = tmp_path / "explode.yml"
+    config.write_text(EXPLODING_CONFIG.format(base=CONFIGS / "face_detection" / "blazeface_fpn_ssh_demo.yml"))
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONWARNINGS="ignore", GLOG_minloglevel="2")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "train.py"), "-c", str(config), "--seed", "0", "-o",
+         f"TrainDataset.dataset_dir={data}", f"EvalDataset.dataset_dir={data}", "epoch=3", "snapshot_epoch=1",
+         "worker_num=0", "TrainReader.batch_size=2", f"save_dir={out}", "log_iter=1"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: loss exploded: "), last
+    # epoch 0: 20 good iterations; epoch 1, iteration 0 is still good (its step applies the 1e30 LR),
+    # iterations 1-3 explode: stopped at the third.
+    assert "more than 100x the median" in last and "previous 21 iterations, for 3 iterations in a row at epoch 1, " \
+        "iteration 3; training stopped" in last, last
+    loss = float(last.split("loss exploded: ")[1].split(",")[0])
+    assert np.isfinite(loss) and loss > 1e6  # finite: the NaN check alone would have let it run on
+    ckpt = out / "explode"
+    assert sorted(os.listdir(ckpt)) == ["0.pdopt", "0.pdparams"]
+    assert all(np.isfinite(v).all() and np.abs(v).max() < 1e6 for v in read_state_dict(ckpt / "0.pdparams").values())
