@@ -15,7 +15,7 @@ as a subprocess and samples its resident set size (VmRSS, and VmHWM for the peak
 on its stderr. Reported per batch size: RSS after the first 100 images ("start"), at the end of
 the run, the peak, and whether end vs start grew by less than 10% (a report, not an assertion;
 the exit code is the predictor's). Every image is padded into a batch of its own size mix, so
-the oneDNN primitive cache (capacity 10 shapes) and the allocator see a new shape most calls.
+the oneDNN cache (capacity 1 shape) and the allocator see a new shape most calls.
 """
 import argparse
 import json
@@ -83,11 +83,11 @@ def read_status(pid):
     return vals["VmRSS"], vals["VmHWM"]
 
 
-def soak(model_dir, image_dir, out_dir, batch_size, threads, total, interval=0.2):
+def soak(model_dir, image_dir, out_dir, batch_size, threads, total, interval=0.2, extra_args=()):
     """Run the predictor CLI once; returns the RSS report (MiB) and the exit code."""
     cmd = [sys.executable, str(INFER), "--model_dir", model_dir, "--image_dir", image_dir, "--batch_size",
            str(batch_size), "--save_results", "--save_images", "False", "--enable_mkldnn", "True", "--cpu_threads",
-           str(threads), "--output_dir", out_dir]
+           str(threads), "--output_dir", out_dir] + list(extra_args)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO))
     progress = {"n": 0}
@@ -149,6 +149,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model_dir", default=None, help="exported folder (default: export ours, dynamic shape)")
     parser.add_argument("--interval", type=float, default=0.2, help="RSS sampling period (s)")
+    parser.add_argument("--predictor_args", default="", help="extra infer.py flags, e.g. '--malloc_tuning True'")
     parser.add_argument("--json", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
@@ -170,7 +171,7 @@ def main(argv=None):
         print(f"model: {model_dir}")
         for bs in args.batch_sizes:
             rep = soak(model_dir, image_dir, os.path.join(tmp, f"out_bs{bs}"), bs, args.threads, args.num_images,
-                       args.interval)
+                       args.interval, args.predictor_args.split())
             reports.append(rep)
             print(f"batch {bs}: exit {rep['exit_code']}, {rep['seconds']:.0f} s ({rep['images_per_s']:.1f} images/s), "
                   f"{rep['last_stdout_line']}")
@@ -179,8 +180,8 @@ def main(argv=None):
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nPredictor RSS (MiB), {args.num_images} images, {args.threads} threads, oneDNN; start = after the first "
-          f"{START_AFTER} images\n")
+    print(f"\nPredictor RSS (MiB), {args.num_images} images, {args.threads} threads, oneDNN"
+          f"{' ' + args.predictor_args if args.predictor_args else ''}; start = after the first {START_AFTER} images\n")
     print("| batch | start (images done) | end (images done) | peak (sampled / VmHWM) | growth end vs start "
           f"| < {GROWTH_LIMIT:.0%} | RSS at 25 / 50 / 75 / 100% of the images |")
     print("|---:|---:|---:|---:|---:|---|---|")

@@ -4,7 +4,8 @@
         --image_file img.jpg | --image_dir dir | --video_file v.mp4 | --camera_id 0
         [--batch_size 1] [--threshold 0.5] [--output_dir output] [--save_images True]
         [--save_results] [--device CPU|GPU] [--run_mode paddle|trt_fp32|trt_fp16|trt_int8]
-        [--enable_mkldnn True] [--cpu_threads 2] [--malloc_tuning auto|True|False] [--trt_min_shape 1 --trt_max_shape 1280
+        [--enable_mkldnn True] [--cpu_threads 2] [--malloc_tuning auto|True|False] [--max_side 2048]
+        [--trt_min_shape 1 --trt_max_shape 1280
         --trt_opt_shape 640] [--backend paddle|onnxruntime]
         [--run_benchmark True [--benchmark_json b.json]]
 
@@ -122,6 +123,60 @@ def keep_freed_memory_in_heap():
             ok = False
     _MALLOC_STATE["tuned"] = ok
     return ok
+
+
+class _HeapGuard:
+    """Give glibc's free heap pages back to the OS when they pile up (images of varied sizes).
+
+    Every run frees its buffers; when the next input has another shape they seldom fit the
+    holes, so glibc's heaps fragment and RSS climbs to a plateau far above what is in use
+    (benchmarks/deploy_soak.py, batch 4, 160-800 px images: in use ~160 MiB throughout, RSS
+    800 -> 1,040 MiB with the default allocator, 1,550 -> 1,750 MiB with
+    :func:`keep_freed_memory_in_heap`). After a run whose input shape differs from the previous
+    one, if resident memory not in use by malloc has grown by more than ``budget_mb`` since the
+    first run, ``malloc_trim(0)`` returns the free pages (~20 ms for a ~700 MiB heap, hence the
+    budget). Same-shape runs cost one tuple comparison. No-op off glibc.
+    """
+
+    def __init__(self, budget_mb=256):
+        self.budget = budget_mb * 2 ** 20
+        self.last_shape, self.base = None, None
+        self.trims = 0
+        self.libc = None
+        try:
+            import ctypes
+            import platform
+
+            if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+                class MallInfo2(ctypes.Structure):
+                    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                               "usmblks", "fsmblks", "uordblks", "fordblks",
+                                                               "keepcost")]
+
+                libc = ctypes.CDLL("libc.so.6")
+                libc.mallinfo2.restype = MallInfo2
+                libc.malloc_trim.argtypes = [ctypes.c_size_t]
+                self.libc, self.page = libc, os.sysconf("SC_PAGE_SIZE")
+        except (OSError, AttributeError, ValueError):
+            self.libc = None
+
+    def _slack(self):
+        with open("/proc/self/statm", "r", encoding="ascii") as f:
+            rss = int(f.read().split()[1]) * self.page
+        info = self.libc.mallinfo2()
+        return rss - (info.uordblks + info.hblkhd)
+
+    def __call__(self, shape):
+        if self.libc is None or shape == self.last_shape:
+            return
+        first = self.last_shape is None
+        self.last_shape = shape
+        slack = self._slack()
+        if first or self.base is None or slack < self.base:
+            self.base = slack
+        elif slack - self.base > self.budget:
+            self.libc.malloc_trim(0)
+            self.trims += 1
 
 
 def _peak_rss_mb():
@@ -262,13 +317,15 @@ class Detector:
         backend (str): "paddle" (Paddle Inference) or "onnxruntime".
         malloc_tuning ("auto"|bool): on CPU, :func:`keep_freed_memory_in_heap` (process-wide, cannot
             be undone). "auto": for fixed-shape exports only, where every run allocates the same
-            buffers (~5 ms saved per 640x640 run); with varied image sizes RSS would follow the
-            largest batch seen (~2x the default allocator's at batch 4, benchmarks/deploy_soak.py).
+            buffers (~5 ms saved per 640x640 run). With varied image sizes either allocator
+            setting fragments the heap; :class:`_HeapGuard` (always on, CPU) trims it back.
+        max_side (int): dynamic-shape exports: images whose longer side exceeds it are scaled
+            down to it first (boxes still in original pixels); 0: no cap. Default: 2048.
     """
 
     def __init__(self, model_dir, device="CPU", run_mode="paddle", batch_size=1, trt_min_shape=1,
                  trt_max_shape=1280, trt_opt_shape=640, trt_calib_mode=False, cpu_threads=1, enable_mkldnn=False,
-                 threshold=0.5, output_dir="output", backend="paddle", malloc_tuning="auto"):
+                 threshold=0.5, output_dir="output", backend="paddle", malloc_tuning="auto", max_side=2048):
         device = str(device).upper()
         if device not in ("CPU", "GPU"):
             raise DeployError(f"--device {device!r} is not supported; allowed values: CPU, GPU")
@@ -285,7 +342,8 @@ class Detector:
         fixed_shape = not self.cfg.get("use_dynamic_shape", True)
         self.malloc_tuned = device == "CPU" and (malloc_tuning is True or (malloc_tuning == "auto" and fixed_shape)) \
             and keep_freed_memory_in_heap()
-        self.pipeline = Pipeline(self.cfg["Preprocess"])
+        self._heap_guard = _HeapGuard() if device == "CPU" else (lambda shape: None)
+        self.pipeline = Pipeline(self.cfg["Preprocess"], max_side=max_side)
         self.labels = list(self.cfg["label_list"])
         self.batch_size = int(batch_size)
         self.threshold = float(threshold)
@@ -344,6 +402,7 @@ class Detector:
         results = self.postprocess(bbox, bbox_num)
         if threshold is not None:
             results = [r[r[:, 1] >= threshold] for r in results]
+        self._heap_guard(inputs["image"].shape)
         t3 = time.perf_counter()
         self.timer.times["preprocess"].append((t1 - t0) * 1000)
         self.timer.times["inference"].append((t2 - t1) * 1000)
@@ -392,6 +451,9 @@ def parse_args(argv=None):
     p.add_argument("--cpu_threads", type=int, default=1)
     p.add_argument("--malloc_tuning", type=_auto_or_bool, default="auto",
                    help="keep freed memory mapped (no page faults per run): auto (fixed-shape exports) | True | False")
+    p.add_argument("--max_side", type=int, default=2048,
+                   help="dynamic-shape models: scale images whose longer side is larger down to it first "
+                        "(boxes stay in original pixels; 8000x8000 at full size needs ~7 GB); 0: no cap")
     p.add_argument("--trt_min_shape", type=int, default=1)
     p.add_argument("--trt_max_shape", type=int, default=1280)
     p.add_argument("--trt_opt_shape", type=int, default=640)
@@ -486,6 +548,9 @@ def predict_images(detector, files, args):
         print(f"results saved to {path}")
     if args.save_images:
         print(f"visualised images saved to {args.output_dir}")
+    if detector.pipeline.downscaled:
+        print(f"{detector.pipeline.downscaled} image(s) larger than --max_side {detector.pipeline.max_side} px were "
+              "scaled down to it before detection (boxes are in original pixels)")
     print(f"{len(files) - failures}/{len(files)} images processed" + (f", {failures} failed" if failures else ""))
     return failures
 
@@ -598,7 +663,8 @@ def main(argv=None):
                             trt_min_shape=args.trt_min_shape, trt_max_shape=args.trt_max_shape,
                             trt_opt_shape=args.trt_opt_shape, trt_calib_mode=args.trt_calib_mode,
                             cpu_threads=args.cpu_threads, enable_mkldnn=args.enable_mkldnn, threshold=args.threshold,
-                            output_dir=args.output_dir, backend=args.backend, malloc_tuning=args.malloc_tuning)
+                            output_dir=args.output_dir, backend=args.backend, malloc_tuning=args.malloc_tuning,
+                            max_side=args.max_side)
         if args.video_file or args.camera_id >= 0:
             return 1 if predict_video(detector, args) else 0
         files = _collect_images(args)

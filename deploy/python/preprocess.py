@@ -146,9 +146,20 @@ class Pipeline:
 
     The image is converted to RGB (the order the exported model's mean/std use) first, or
     inside ``blobFromImage`` (``swapRB``) on the fast path.
+
+    Args:
+        ops_cfg (list[dict]): the ``Preprocess`` list.
+        max_side (int): when the list has no ``Resize`` (dynamic-shape exports run images at
+            their own size), an image whose longer side exceeds it is first scaled down to it,
+            keeping the aspect ratio (``scale_factor`` records it, so boxes still come back in
+            original pixels). Memory grows ~110 bytes per input pixel (8000x8000: 7.3 GB);
+            the cap keeps it near 0.5 GB. 0 disables it. Default: 2048 (the eval tool's cap).
+            ``downscaled`` counts the images it changed.
     """
 
-    def __init__(self, ops_cfg):
+    def __init__(self, ops_cfg, max_side=2048):
+        if int(max_side) < 0:
+            raise DeployError(f"max_side must be >= 0 (0: no cap), got {max_side}")
         self.ops = []
         for item in ops_cfg or []:
             item = dict(item)
@@ -158,6 +169,8 @@ class Pipeline:
                                   f"(supported: {', '.join(_OPS)})")
             self.ops.append(_OPS[name](**item))
         kinds = [type(op).__name__ for op in self.ops]
+        self.max_side = 0 if "Resize" in kinds else int(max_side)
+        self.downscaled = 0
         if "Permute" not in kinds:
             raise DeployError("Preprocess must put the image in CHW order (a Permute op)")
         # Fast path: Resize*, NormalizeImage (mean_std, one std for all channels), Permute, PadStride*.
@@ -171,6 +184,14 @@ class Pipeline:
 
     def __call__(self, bgr):
         im_info = {"im_shape": np.array(bgr.shape[:2], np.float32), "scale_factor": np.ones(2, np.float32)}
+        h, w = bgr.shape[:2]
+        if self.max_side and max(h, w) > self.max_side:
+            s = self.max_side / max(h, w)
+            out_h, out_w = max(1, int(round(h * s))), max(1, int(round(w * s)))
+            bgr = cv2.resize(bgr, (out_w, out_h), interpolation=cv2.INTER_AREA)
+            im_info["im_shape"] = np.array([out_h, out_w], np.float32)
+            im_info["scale_factor"] = np.array([out_h / h, out_w / w], np.float32)
+            self.downscaled += 1
         if self._fused is None:
             im = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             for op in self.ops:

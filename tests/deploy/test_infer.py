@@ -98,6 +98,40 @@ def test_batches_of_different_sizes_are_padded_with_correct_im_shape(dynamic_exp
     same(out["bbox"].numpy(), single, (311, 187), f"{backend} single image")
 
 
+def test_images_above_max_side_are_scaled_down_and_boxes_map_back(dynamic_export, tmp_path, capsys):
+    from deploy.python.infer import Detector, main
+
+    model, save_dir = dynamic_export
+    big = images(seed=3, sizes=((300, 480),))[0]
+    det = Detector(save_dir, enable_mkldnn=True, cpu_threads=2, max_side=240)
+    got = det.predict([big])[0]
+    assert det.pipeline.downscaled == 1
+    small = cv2.resize(big, (240, 150), interpolation=cv2.INTER_AREA)  # what the cap feeds the network
+    with paddle.no_grad():
+        out = model({"image": paddle.to_tensor(normalize(small)[None]), "im_shape": paddle.to_tensor([[150.0, 240.0]]),
+                     "scale_factor": paddle.to_tensor([[0.5, 0.5]])})
+    same(out["bbox"].numpy(), got, (300, 480), "image scaled down by max_side")
+    assert len(got) > 3 and (got[:, [2, 4]] <= 480 + 1e-3).all() and got[:, 4].max() > 240  # original pixels
+    # No cap (0), and images within the cap: untouched.
+    assert Detector(save_dir, max_side=0).pipeline.max_side == 0
+    det.predict([images(seed=3, sizes=((200, 240),))[0]])
+    assert det.pipeline.downscaled == 1
+    # The CLI says how many images it scaled down.
+    cv2.imwrite(str(tmp_path / "big.jpg"), big)
+    code = main(["--model_dir", save_dir, "--image_file", str(tmp_path / "big.jpg"), "--max_side", "240",
+                 "--save_images", "False", "--output_dir", str(tmp_path / "out")])
+    assert code == 0
+    assert "1 image(s) larger than --max_side 240 px were scaled down" in capsys.readouterr().out
+    assert main(["--model_dir", save_dir, "--image_file", str(tmp_path / "big.jpg"), "--max_side", "-1"]) == 2
+    assert "max_side must be >= 0" in capsys.readouterr().err
+
+
+def test_fixed_shape_exports_ignore_max_side(fixed_export):
+    from deploy.python.infer import Detector
+
+    assert Detector(fixed_export[1], max_side=100).pipeline.max_side == 0  # their Resize sets the size
+
+
 @pytest.mark.parametrize("backend", ["paddle", "onnxruntime"])
 def test_fixed_shape_model_maps_boxes_back_to_each_original_image(fixed_export, backend):
     from deploy.python.infer import Detector
@@ -346,3 +380,68 @@ def test_empty_and_unreadable_files_are_deploy_errors(tmp_path):
         decode_image(str(empty))
     with pytest.raises(DeployError, match="not a readable image"):
         decode_image(b"")
+
+
+def test_cli_on_the_real_shared_images_saves_json_and_pictures(dynamic_export, shared, tmp_path):
+    """The 9 WIDER val images and the dlib photos of ../shared/data through the CLI, batch 2."""
+    files = sorted(shared.glob("data/wider_face_val_subset/WIDER_val/images/*/*.jpg")) + \
+        sorted(shared.glob("data/dlib_faces/*.jpg"))
+    if len(files) < 10:
+        pytest.skip(f"expected the WIDER val subset and dlib photos under {shared / 'data'}, found {len(files)} images")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for f in files:
+        (folder / f.name).symlink_to(f)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(INFER), "--model_dir", dynamic_export[1], "--image_dir", str(folder),
+                           "--batch_size", "2", "--enable_mkldnn", "True", "--cpu_threads", "2", "--save_results",
+                           "--threshold", "0.3", "--output_dir", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"{len(files)}/{len(files)} images processed" in proc.stdout
+    records = json.loads((out / "bbox.json").read_text())
+    assert [os.path.basename(r["image_file"]) for r in records] == [f.name for f in files]
+    for r, f in zip(records, files):
+        h, w = cv2.imread(str(f)).shape[:2]
+        assert (r["height"], r["width"]) == (h, w)
+        for d in r["detections"]:
+            x1, y1, x2, y2 = d["bbox"]
+            assert d["score"] >= 0.3 and 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h
+        picture = cv2.imread(str(out / f.name))
+        assert picture is not None and picture.shape[:2] == (h, w)
+
+
+def test_heap_guard_trims_only_when_free_heap_outgrows_its_budget_after_a_shape_change():
+    from deploy.python.infer import _HeapGuard
+
+    guard = _HeapGuard(budget_mb=100)
+    if guard.libc is None:
+        pytest.skip("not glibc: the guard is a no-op")
+    trims = []
+    slack = {"mb": 50}
+    guard.libc = type("Libc", (), {"malloc_trim": staticmethod(lambda pad: trims.append(pad))})()
+    guard._slack = lambda: slack["mb"] * 2 ** 20
+    guard((1, 3, 320, 320))            # first run: the baseline (50 MiB free in the heap)
+    slack["mb"] = 200
+    guard((1, 3, 320, 320))            # same shape: not even measured
+    assert trims == []
+    slack["mb"] = 140
+    guard((1, 3, 480, 320))            # new shape, +90 MiB: within the budget
+    assert trims == []
+    slack["mb"] = 160
+    guard((1, 3, 320, 480))            # new shape, +110 MiB: trimmed
+    assert trims == [0] and guard.trims == 1
+    slack["mb"] = 20
+    guard((1, 3, 640, 640))            # less than the baseline: the new baseline
+    slack["mb"] = 110
+    guard((1, 3, 320, 320))
+    assert trims == [0] and guard.base == 20 * 2 ** 20
+
+
+def test_heap_guard_reads_real_heap_figures():
+    from deploy.python.infer import _HeapGuard
+
+    guard = _HeapGuard()
+    if guard.libc is None:
+        pytest.skip("not glibc: the guard is a no-op")
+    slack = guard._slack()
+    assert isinstance(slack, int) and abs(slack) < 64 * 2 ** 30  # RSS minus malloc's in-use bytes, sane
