@@ -110,12 +110,33 @@ def load_config(path, overrides=None):
         cfg = ppdet_load_config(path)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    _fix_missed_floats(cfg)
     if overrides:
         if not isinstance(overrides, dict):
             overrides = parse_overrides(overrides)
         _apply_overrides(cfg, overrides, merge_config)
     validate_config(cfg)
     return cfg
+
+
+def _fix_missed_floats(node, depth=0):
+    """Turn strings like ``1e30`` / ``5e-4`` (floats without a dot, which YAML 1.1 and so ppdet's
+    loader read as strings) into floats, in place: in dicts, lists and the objects YAML tags
+    build (``!PiecewiseDecay``'s ``values``). Returns the fixed value for the caller to store."""
+    if isinstance(node, str):
+        return float(node) if _YAML11_MISSED_FLOAT.fullmatch(node.strip()) else node
+    if depth > 8:
+        return node
+    if isinstance(node, dict):
+        for key in list(node.keys()):
+            node[key] = _fix_missed_floats(node[key], depth + 1)
+    elif isinstance(node, list):
+        node[:] = [_fix_missed_floats(v, depth + 1) for v in node]
+    elif type(node).__module__.startswith(("ppdet.", "ppdet_face.")) and hasattr(node, "__dict__"):
+        for key, value in vars(node).items():
+            if isinstance(value, (str, dict, list)):
+                setattr(node, key, _fix_missed_floats(value, depth + 1))
+    return node
 
 
 def _suggest(name, choices):

@@ -98,3 +98,16 @@ def test_every_top_level_key_of_the_shipped_configs_is_known():
         cfg = load_config(str(path))
         plain = {k for k, v in cfg.items() if k[:1].islower() and not hasattr(v, "schema")}
         assert plain and plain <= TOP_LEVEL_KEYS, (path.name, plain - TOP_LEVEL_KEYS)
+
+
+def test_floats_without_a_dot_are_floats_in_files_and_overrides(tmp_path):
+    """YAML 1.1 (ppdet's loader) reads 1e30 / 5e-4 as strings; training would then fail deep in ppdet."""
+    cfg_file = tmp_path / "lr.yml"
+    cfg_file.write_text(f"_BASE_: ['{CONFIGS / 'face_detection' / 'blazeface_1000e.yml'}']\n"
+                        "LearningRate:\n  base_lr: 5e-4\n  schedulers:\n  - !PiecewiseDecay\n"
+                        "    milestones: [1]\n    values: [1e-3, 2e+1]\n")
+    cfg = load_config(str(cfg_file))
+    assert cfg["LearningRate"]["base_lr"] == 5e-4 and isinstance(cfg["LearningRate"]["base_lr"], float)
+    assert cfg["LearningRate"]["schedulers"][0].values == [1e-3, 20.0]
+    cfg = load_config(str(cfg_file), ["LearningRate.base_lr=1e30"])
+    assert cfg["LearningRate"]["base_lr"] == 1e30
