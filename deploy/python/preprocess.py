@@ -30,6 +30,8 @@ def decode_image(image):
     """
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
+        if os.path.isdir(path):
+            raise DeployError(f"{path}: is a directory, not an image file")
         if not os.path.isfile(path):
             raise DeployError(f"{path}: file not found")
         try:
@@ -38,6 +40,9 @@ def decode_image(image):
             raise DeployError(f"{path}: cannot read ({exc.strerror or exc})") from None
         if data.size == 0:
             raise DeployError(f"{path}: empty file (0 bytes)")
+        # A JPEG ends with the EOI marker FF D9; OpenCV decodes many truncated files silently (grey fill).
+        if data[:2].tobytes() == b"\xff\xd8" and b"\xff\xd9" not in data[-1024:].tobytes():
+            raise DeployError(f"{path}: truncated JPEG (no end-of-image marker)")
         im = cv2.imdecode(data, cv2.IMREAD_COLOR)
         if im is None:
             raise DeployError(f"{path}: not a readable image")

@@ -1,4 +1,5 @@
 """Datasets and data generators of ppdet_face."""
+from .image_io import BadImageError
 from .wider import AnnotationError, WIDERFaceDetDataset, parse_wider_annotations
 
-__all__ = ["AnnotationError", "WIDERFaceDetDataset", "parse_wider_annotations"]
+__all__ = ["AnnotationError", "BadImageError", "WIDERFaceDetDataset", "parse_wider_annotations"]

@@ -207,16 +207,30 @@ class WIDERFaceDetDataset(DetDataset):
         raise BadImageError(f"none of the {n} images of {self.anno_path} can be read")
 
     def check_images_exist(self):
-        """Raise FileNotFoundError when none of the listed images exists (a wrong ``image_dir``).
+        """Fail before training when no listed image can be used.
 
-        Cheap (stops at the first image found). Without it, a dataset with no usable image fails
-        inside the DataLoader, which with ``worker_num: 0`` prints a traceback and then hangs.
+        Raises FileNotFoundError when none of the listed images exists (a wrong ``image_dir``),
+        and BadImageError when they exist but none decodes (e.g. Git LFS pointer files named
+        ``.jpg``). Reads images in list order and stops at the first usable one, so a normal
+        dataset costs one read. Without it, such a dataset fails inside the DataLoader, which
+        with ``worker_num: 0`` prints a traceback and then hangs.
         """
-        if self.roidbs and not any(os.path.isfile(r["im_file"]) for r in self.roidbs):
-            raise FileNotFoundError(f"none of the {len(self.roidbs)} images listed in "
-                                    f"{os.path.join(self.dataset_dir, self.anno_path)} exists under "
+        if not self.roidbs:
+            return
+        anno = os.path.join(self.dataset_dir, self.anno_path)
+        if not any(os.path.isfile(r["im_file"]) for r in self.roidbs):
+            raise FileNotFoundError(f"none of the {len(self.roidbs)} images listed in {anno} exists under "
                                     f"{os.path.join(self.dataset_dir, self.image_dir)} "
                                     f"(first: {self.roidbs[0]['im_file']})")
+        first_error = None
+        for roidb in self.roidbs:
+            try:
+                read_image_rgb(roidb["im_file"])
+                return
+            except BadImageError as exc:
+                first_error = first_error or exc
+        raise BadImageError(f"none of the {len(self.roidbs)} images listed in {anno} is usable "
+                            f"(first: {first_error})")
 
     def parse_dataset(self):
         anno = os.path.join(self.dataset_dir, self.anno_path)

@@ -31,6 +31,7 @@ def test_parses_faces_zero_face_quirk_and_drops_degenerate_boxes(tmp_path):
     ("a/1.jpg\n1\n1 2 oops 4\n", 3, "must be numbers"),
     ("a/1.jpg\n1\n1 2\n", 3, "expected 'x y w h"),
     ("not-an-image\n1\n", 1, "expected an image path"),
+    ("a/1.jpg\n-2\n", 2, "negative face count -2"),
 ])
 def test_malformed_annotations_name_file_and_line(tmp_path, text, line, message):
     path = _write(tmp_path, text)
@@ -195,3 +196,36 @@ def test_a_wrong_image_dir_fails_before_training(tmp_path):
     (tmp_path / "imgs" / "e").mkdir(parents=True)
     cv2.imwrite(str(tmp_path / "imgs" / "e" / "b.jpg"), np.zeros((16, 16, 3), np.uint8))
     ds.check_images_exist()  # one image is enough
+
+
+def test_images_that_exist_but_none_decodes_fail_before_training(tmp_path):
+    """E.g. Git LFS pointer files named .jpg: the DataLoader would raise (and hang with worker_num 0)."""
+    import os
+    import subprocess
+    import sys
+
+    from helpers import CONFIGS, REPO
+    from ppdet_face.data import BadImageError
+    from ppdet_face.data.synthetic import generate_wider_dataset
+
+    generate_wider_dataset(tmp_path, num_train=3, num_val=1, seed=0, image_size=(64, 64), progress=False)
+    train = sorted((tmp_path / "WIDER_train" / "images").rglob("*.jpg"))
+    assert len(train) == 3
+    for f in train:
+        f.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n")
+    ds = WIDERFaceDetDataset(dataset_dir=str(tmp_path), image_dir="WIDER_train/images",
+                             anno_path="wider_face_split/wider_face_train_bbx_gt.txt")
+    ds.parse_dataset()
+    with pytest.raises(BadImageError, match=r"none of the 3 images listed in .*train_bbx_gt.txt is usable "
+                                             r"\(first: .*\.jpg: not a decodable image \(\d+ bytes\)\)"):
+        ds.check_images_exist()
+    env = dict(os.environ, PYTHONWARNINGS="ignore", GLOG_minloglevel="2")
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), "-c",
+                           str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_demo.yml"), "-o",
+                           f"TrainDataset.dataset_dir={tmp_path}", "worker_num=0", f"save_dir={tmp_path / 'out'}"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: none of the 3 images listed in ") and "is usable (first: " in last, last
+    cv2.imwrite(str(train[1]), np.zeros((16, 16, 3), np.uint8))
+    ds.check_images_exist()  # one usable image is enough (the others are skipped while training)

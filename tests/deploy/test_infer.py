@@ -445,3 +445,51 @@ def test_heap_guard_reads_real_heap_figures():
         pytest.skip("not glibc: the guard is a no-op")
     slack = guard._slack()
     assert isinstance(slack, int) and abs(slack) < 64 * 2 ** 30  # RSS minus malloc's in-use bytes, sane
+
+
+def _bad_and_odd_images(folder):
+    """The image cases of the reliability table, written into ``folder``; returns (bad, fine) names."""
+    base = images(seed=4, sizes=((120, 160),))[0]
+    ok, jpeg = cv2.imencode(".jpg", base)
+    (folder / "truncated.jpg").write_bytes(jpeg.tobytes()[: len(jpeg) // 2])
+    (folder / "text.jpg").write_text("not an image\n")
+    (folder / "empty.jpg").write_bytes(b"")
+    cv2.imwrite(str(folder / "gray.png"), cv2.cvtColor(base, cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(folder / "rgba.png"), cv2.cvtColor(base, cv2.COLOR_BGR2BGRA))
+    cv2.imwrite(str(folder / "deep16.png"), base.astype(np.uint16) * 257)
+    cv2.imwrite(str(folder / "tiny.png"), base[:1, :1])
+    return ["empty.jpg", "text.jpg", "truncated.jpg"], ["deep16.png", "gray.png", "rgba.png", "tiny.png"]
+
+
+def test_cli_bad_and_odd_images_each_get_one_line_or_are_processed(dynamic_export, tmp_path, capsys):
+    from deploy.python.infer import main
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    bad, fine = _bad_and_odd_images(folder)
+    out = tmp_path / "out"
+    code = main(["--model_dir", dynamic_export[1], "--image_dir", str(folder), "--output_dir", str(out),
+                 "--save_results", "--save_images", "False", "--batch_size", "2"])
+    captured = capsys.readouterr()
+    assert code == 1 and "Traceback" not in captured.err
+    errors = [line for line in captured.err.splitlines() if line.startswith("error: ")]
+    assert sorted(os.path.basename(line.split(":")[1].strip()) for line in errors) == bad, errors
+    assert f"error: {folder / 'empty.jpg'}: empty file (0 bytes)" in errors
+    assert f"error: {folder / 'text.jpg'}: not a readable image" in errors
+    assert f"error: {folder / 'truncated.jpg'}: truncated JPEG (no end-of-image marker)" in errors
+    assert f"{len(fine)}/{len(fine) + len(bad)} images processed, {len(bad)} failed" in captured.out
+    records = json.loads((out / "bbox.json").read_text())
+    assert sorted(os.path.basename(r["image_file"]) for r in records) == fine
+    assert {os.path.basename(r["image_file"]): (r["height"], r["width"]) for r in records}["tiny.png"] == (1, 1)
+
+
+@pytest.mark.parametrize("name,message", [("missing.jpg", "file not found"),
+                                          ("folder.jpg", "is a directory, not an image file")])
+def test_cli_missing_file_or_directory_is_one_line(dynamic_export, tmp_path, capsys, name, message):
+    from deploy.python.infer import main
+
+    (tmp_path / "folder.jpg").mkdir()
+    code = main(["--model_dir", dynamic_export[1], "--image_file", str(tmp_path / name), "--save_images", "False"])
+    captured = capsys.readouterr()
+    assert code == 1 and "Traceback" not in captured.err
+    assert f"error: {tmp_path / name}: {message}" in captured.err.splitlines()

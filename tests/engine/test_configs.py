@@ -111,3 +111,18 @@ def test_floats_without_a_dot_are_floats_in_files_and_overrides(tmp_path):
     assert cfg["LearningRate"]["schedulers"][0].values == [1e-3, 20.0]
     cfg = load_config(str(cfg_file), ["LearningRate.base_lr=1e30"])
     assert cfg["LearningRate"]["base_lr"] == 1e30
+
+
+@pytest.mark.parametrize("override,message", [
+    ("epoch=!!python/object/apply:os.system [ls]", r"-o 'epoch=!!python/object/apply:os.system \[ls\]': python object "
+                                                   r"tags are refused"),
+    ("epoch", r"-o 'epoch': expected key=value"),
+])
+def test_bad_overrides_are_one_clear_error(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(CONFIGS / "face_detection" / "blazeface_1000e.yml"), [override])
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match=f"config file not found: {tmp_path / 'nope.yml'}"):
+        load_config(str(tmp_path / "nope.yml"))
