@@ -229,3 +229,22 @@ def test_images_that_exist_but_none_decodes_fail_before_training(tmp_path):
     assert last.startswith("error: none of the 3 images listed in ") and "is usable (first: " in last, last
     cv2.imwrite(str(train[1]), np.zeros((16, 16, 3), np.uint8))
     ds.check_images_exist()  # one usable image is enough (the others are skipped while training)
+
+
+def test_train_tool_missing_dataset_dir_is_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from helpers import CONFIGS, REPO
+
+    env = dict(os.environ, PYTHONWARNINGS="ignore", GLOG_minloglevel="2")
+    missing = tmp_path / "no_such_dataset"
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), "-c",
+                           str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_demo.yml"), "-o",
+                           f"TrainDataset.dataset_dir={missing}", "worker_num=0", f"save_dir={tmp_path / 'out'}"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: Dataset {missing} is not valid for reason above, please check again.")
+    assert f"Config dataset_dir {missing} is not exits" in proc.stdout + proc.stderr
