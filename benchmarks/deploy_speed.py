@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO))
 TARGET_E2E_MS = 22.0
 TARGET_RATIO = 1.25
 PADDLE, ORT, ONE_THREAD = "ours: Paddle Inference + oneDNN", "ours: ONNX Runtime", ", 1 thread"
+PLAIN = "ours: Paddle Inference, oneDNN off"
 MIN_RUNS = 50
 BLOCK, REWARM, REWARM_S = 10, 3, 0.25  # re-warm: >= 3 runs and >= 0.25 s (Intel OpenMP spins 200 ms)
 FLOOR_GFLOP, FLOOR_MS = 2.27, 14.5
@@ -219,6 +220,10 @@ def target_verdicts(rows, threads):
         ratio["cpu_1_thread"] = by[PADDLE + ONE_THREAD]["e2e_cpu_ms"] / by[ORT + ONE_THREAD]["e2e_cpu_ms"]
     ratio["met"] = all(ratio[k] <= TARGET_RATIO for k in ("wall", "cpu", "cpu_1_thread") if k in ratio)
     out["ratio"] = ratio
+    if PLAIN in by:  # --enable_mkldnn must be faster than without
+        speedup = {"wall": by[PLAIN]["e2e_ms"] / pd["e2e_ms"], "cpu": by[PLAIN]["e2e_cpu_ms"] / pd["e2e_cpu_ms"]}
+        speedup["met"] = speedup["wall"] > 1.0 and speedup["cpu"] > 1.0
+        out["onednn_speedup"] = speedup
     return out
 
 
@@ -238,6 +243,10 @@ def target_lines(rows, threads):
     one = f", {r['cpu_1_thread']:.2f}x by 1-thread CPU time" if "cpu_1_thread" in r else ""
     lines.append(f"  Paddle+oneDNN / ONNX Runtime <= {TARGET_RATIO}x: {r['wall']:.2f}x by medians, {r['cpu']:.2f}x by "
                  f"CPU time{one} -> {verdict(r['met'])} (by minima: {r['min']:.2f}x)")
+    if "onednn_speedup" in v:
+        u = v["onednn_speedup"]
+        lines.append(f"  Paddle with oneDNN faster than without: {u['wall']:.2f}x by medians, {u['cpu']:.2f}x by CPU time "
+                     f"-> {verdict(u['met'])}")
     return lines
 
 
@@ -277,7 +286,8 @@ def main(argv=None):
         save_dir, random = export_ours(args.config, args.weights, tmp)
     ours_gflop = count_flops(os.path.join(save_dir, "model.onnx"), {"image": [1, 3, 640, 640]})["flops"] / 1e9
     entries, rows = [], []
-    ours = [(PADDLE, "paddle", True, args.threads), (ORT, "onnxruntime", False, args.threads)]
+    ours = [(PADDLE, "paddle", True, args.threads), (ORT, "onnxruntime", False, args.threads),
+            (PLAIN, "paddle", False, args.threads)]
     if args.threads != 1:  # single-thread rows: CPU time without any waiting or spinning (contention-proof work)
         ours += [(PADDLE + ONE_THREAD, "paddle", True, 1), (ORT + ONE_THREAD, "onnxruntime", False, 1)]
     for label, backend, mkldnn, threads in ours:

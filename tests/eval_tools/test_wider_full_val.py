@@ -33,7 +33,7 @@ def test_full_val_cython_equals_numpy(full_gt, cython_backend):
         assert 0.3 < results["cython"].ap[s] < 1.0
     # More small faces are missed by the synthetic detector -> hard recall is lowest.
     assert results["cython"].pr_curve["hard"][-1, 1] < results["cython"].pr_curve["easy"][-1, 1]
-    assert max(times.values()) < 60.0
+    # Speed is measured by benchmarks/eval_speed.py, not asserted here (the times above are printed only).
 
 
 def test_full_val_file_roundtrip_subset(full_gt, tmp_path):
