@@ -82,8 +82,7 @@ def parse_overrides(opts):
             parsed = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise ConfigError(f"-o {item!r}: value is not valid YAML ({exc.problem})") from None
-        if isinstance(parsed, str) and _YAML11_MISSED_FLOAT.fullmatch(parsed.strip()):
-            parsed = float(parsed)  # YAML 1.1 reads "1e30" (no dot) as a string
+        parsed = _fix_missed_floats(parsed)  # YAML 1.1 reads "1e30" (no dot) as a string, also inside [..]
         cur = out
         for k in keys[:-1]:
             cur = cur.setdefault(k, {})

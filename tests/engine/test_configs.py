@@ -7,7 +7,7 @@ import pytest
 from ppdet.core.workspace import create
 
 from helpers import CONFIGS
-from ppdet_face.engine import ConfigError, load_config
+from ppdet_face.engine import ConfigError, load_config, parse_overrides
 
 LEAF_CONFIGS = sorted(p.name for p in (CONFIGS / "face_detection").glob("*.yml"))
 
@@ -111,6 +111,7 @@ def test_floats_without_a_dot_are_floats_in_files_and_overrides(tmp_path):
     assert cfg["LearningRate"]["schedulers"][0].values == [1e-3, 20.0]
     cfg = load_config(str(cfg_file), ["LearningRate.base_lr=1e30"])
     assert cfg["LearningRate"]["base_lr"] == 1e30
+    assert parse_overrides(["a.b=[1e-3, {c: 2e+1}]"]) == {"a": {"b": [1e-3, {"c": 20.0}]}}  # nested -o values too
 
 
 @pytest.mark.parametrize("override,message", [
