@@ -11,11 +11,9 @@ import numpy as np
 import paddle
 import pytest
 
-from helpers import REPO
+from helpers import REPO, normalize
 
 INFER = REPO / "deploy" / "python" / "infer.py"
-MEAN = np.array([123.0, 117.0, 104.0], np.float32)
-STD = np.float32(127.502231)
 
 
 def images(seed=0, sizes=((200, 260), (311, 187), (96, 128), (240, 240))):
@@ -31,11 +29,6 @@ def images(seed=0, sizes=((200, 260), (311, 187), (96, 128), (240, 240))):
             cv2.ellipse(img, c, (r, int(r * 1.3)), 0, 0, 360, tuple(int(v) for v in rng.randint(90, 230, 3)), -1)
         out.append(img)
     return out
-
-
-def normalize(bgr):
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
-    return ((rgb - MEAN) / STD).transpose(2, 0, 1)
 
 
 def same(ref, out, size, what):

@@ -12,14 +12,12 @@ import pytest
 import yaml
 from ppdet.core.workspace import create
 
-from helpers import CONFIGS, REPO
+from helpers import CONFIGS, REPO, normalize
 from ppdet_face.engine import load_config
 from ppdet_face.engine.export import (InferenceDetector, UNSAFE_PADDLE_OPS, export_model, init_random_weights,
                                       program_ops)
 
 CONFIG = CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"
-MEAN = np.array([123.0, 117.0, 104.0], np.float32)
-STD = np.float32(127.502231)
 
 
 def build_model(seed=0, bias=-9.0, **post):
@@ -29,11 +27,6 @@ def build_model(seed=0, bias=-9.0, **post):
     for key, value in post.items():
         setattr(model.post_process, key, value)
     return cfg, model
-
-
-def normalize(bgr):
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
-    return ((rgb - MEAN) / STD).transpose(2, 0, 1)
 
 
 def synthetic_images(seed=0, sizes=((240, 320), (301, 215), (160, 160))):
