@@ -76,20 +76,26 @@ def ort_session(path, threads):
 
 
 # ------------------------------------------------------------------------------------ peers
-class UltraLight:
-    name, runtime = "UltraLight RFB-640 (480x640)", "onnxruntime"
+class _OrtPeer:
+    """A peer model run by ONNX Runtime: ``model`` (path under the peers folder), input ``hw``."""
+
+    name, runtime, model, hw = "", "onnxruntime", "", (640, 640)
 
     def __init__(self, root, threads):
-        self.path = root / "ultralight" / "version-RFB-640.onnx"
+        self.path = root / self.model
         self.sess = ort_session(self.path, threads)
         self.input = self.sess.get_inputs()[0].name
-        self.shapes = {self.input: [1, 3, 480, 640]}
-
-    def blob(self, bgr):
-        return cv2.dnn.blobFromImage(cv2.resize(bgr, (640, 480)), 1 / 128.0, None, (127, 127, 127), swapRB=True)
+        self.shapes = {self.input: [1, 3, *self.hw]}
 
     def network(self, blob):
         return self.sess.run(None, {self.input: blob})
+
+
+class UltraLight(_OrtPeer):
+    name, model, hw = "UltraLight RFB-640 (480x640)", "ultralight/version-RFB-640.onnx", (480, 640)
+
+    def blob(self, bgr):
+        return cv2.dnn.blobFromImage(cv2.resize(bgr, (640, 480)), 1 / 128.0, None, (127, 127, 127), swapRB=True)
 
     def detect(self, bgr):
         scores, boxes = self.network(self.blob(bgr))
@@ -97,14 +103,11 @@ class UltraLight:
         return nms(boxes[0] * np.array([w, h, w, h], np.float32), scores[0][:, 1], 0.7, 0.3)
 
 
-class RetinaFace:
-    name, runtime = "RetinaFace-mnet0.25 (640x640)", "onnxruntime"
+class RetinaFace(_OrtPeer):
+    name, model = "RetinaFace-mnet0.25 (640x640)", "retinaface_mnet025/FaceDetector.onnx"
 
     def __init__(self, root, threads):
-        self.path = root / "retinaface_mnet025" / "FaceDetector.onnx"
-        self.sess = ort_session(self.path, threads)
-        self.input = self.sess.get_inputs()[0].name
-        self.shapes = {self.input: [1, 3, 640, 640]}
+        super().__init__(root, threads)
         priors = []
         for step, sizes in ((8, (16, 32)), (16, (64, 128)), (32, (256, 512))):
             n = int(np.ceil(640 / step))
@@ -117,9 +120,6 @@ class RetinaFace:
     def blob(self, bgr):
         return cv2.dnn.blobFromImage(bgr, 1.0, (640, 640), (104, 117, 123), swapRB=False)
 
-    def network(self, blob):
-        return self.sess.run(None, {self.input: blob})
-
     def detect(self, bgr):
         loc, conf = self.network(self.blob(bgr))[:2]
         p, d = self.priors, loc[0]
@@ -129,14 +129,11 @@ class RetinaFace:
         return nms(boxes, conf[0][:, 1], 0.02, 0.4)
 
 
-class SCRFD:
-    name, runtime = "SCRFD-500m (640x640)", "onnxruntime"
+class SCRFD(_OrtPeer):
+    name, model = "SCRFD-500m (640x640)", "scrfd/scrfd_500m.onnx"
 
     def __init__(self, root, threads):
-        self.path = root / "scrfd" / "scrfd_500m.onnx"
-        self.sess = ort_session(self.path, threads)
-        self.input = self.sess.get_inputs()[0].name
-        self.shapes = {self.input: [1, 3, 640, 640]}
+        super().__init__(root, threads)
         self.centers = {}
         for stride in (8, 16, 32):
             n = 640 // stride
@@ -146,9 +143,6 @@ class SCRFD:
 
     def blob(self, bgr):
         return cv2.dnn.blobFromImage(bgr, 1 / 128.0, (640, 640), (127.5, 127.5, 127.5), swapRB=True)
-
-    def network(self, blob):
-        return self.sess.run(None, {self.input: blob})
 
     def detect(self, bgr):
         outs = self.network(self.blob(bgr))
