@@ -110,19 +110,24 @@ def keep_freed_memory_in_heap():
     if _MALLOC_STATE["tuned"] is not None:
         return _MALLOC_STATE["tuned"]
     ok = False
-    if sys.platform.startswith("linux") and not any(k in os.environ for k in ("MALLOC_MMAP_MAX_",
-                                                                              "MALLOC_TRIM_THRESHOLD_")):
-        try:
-            import ctypes
-            import platform
-
-            if platform.libc_ver()[0] == "glibc":
-                libc = ctypes.CDLL("libc.so.6")
-                ok = bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30))
-        except (OSError, AttributeError, ValueError):
-            ok = False
+    libc = None if any(k in os.environ for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")) else _glibc()
+    if libc is not None:
+        ok = bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30))
     _MALLOC_STATE["tuned"] = ok
     return ok
+
+
+def _glibc():
+    """A ctypes handle on glibc's libc.so.6, or None (not Linux / not glibc)."""
+    try:
+        import ctypes
+        import platform
+
+        if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+            return ctypes.CDLL("libc.so.6")
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 class _HeapGuard:
@@ -142,23 +147,19 @@ class _HeapGuard:
         self.budget = budget_mb * 2 ** 20
         self.last_shape, self.base = None, None
         self.trims = 0
-        self.libc = None
-        try:
-            import ctypes
-            import platform
-
-            if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
-                class MallInfo2(ctypes.Structure):
-                    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
-                                                               "usmblks", "fsmblks", "uordblks", "fordblks",
-                                                               "keepcost")]
-
-                libc = ctypes.CDLL("libc.so.6")
-                libc.mallinfo2.restype = MallInfo2
-                libc.malloc_trim.argtypes = [ctypes.c_size_t]
-                self.libc, self.page = libc, os.sysconf("SC_PAGE_SIZE")
-        except (OSError, AttributeError, ValueError):
+        self.libc = _glibc()
+        if self.libc is not None and not hasattr(self.libc, "mallinfo2"):  # glibc < 2.33
             self.libc = None
+        if self.libc is not None:
+            import ctypes
+
+            class MallInfo2(ctypes.Structure):
+                _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                           "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+            self.libc.mallinfo2.restype = MallInfo2
+            self.libc.malloc_trim.argtypes = [ctypes.c_size_t]
+            self.page = os.sysconf("SC_PAGE_SIZE")
 
     def _slack(self):
         with open("/proc/self/statm", "r", encoding="ascii") as f:
@@ -169,10 +170,9 @@ class _HeapGuard:
     def __call__(self, shape):
         if self.libc is None or shape == self.last_shape:
             return
-        first = self.last_shape is None
         self.last_shape = shape
         slack = self._slack()
-        if first or self.base is None or slack < self.base:
+        if self.base is None or slack < self.base:  # the first run, or a new low
             self.base = slack
         elif slack - self.base > self.budget:
             self.libc.malloc_trim(0)
