@@ -222,6 +222,7 @@ class FaceTrainer(Trainer):
             self._callbacks = [c for c in self._callbacks if type(c).__name__ != "WiferFaceEval"]
             self._compose_callback = ComposeCallback(self._callbacks)
         elif self.mode == "train":
-            factor = self.cfg.get("loss_explosion_factor", 100.0)
-            self._callbacks += [NonFiniteLossGuard(self, explosion_factor=float(factor)), BadImageReport(self)]
+            guard = {"explosion_factor": float(self.cfg["loss_explosion_factor"])} \
+                if "loss_explosion_factor" in self.cfg else {}  # else the guard's default
+            self._callbacks += [NonFiniteLossGuard(self, **guard), BadImageReport(self)]
             self._compose_callback = ComposeCallback(self._callbacks)
