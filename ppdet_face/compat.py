@@ -10,10 +10,13 @@ trainer lives here.
 """
 import os
 
-__all__ = ["apply", "APPLIED", "atomic_save_model"]
+__all__ = ["apply", "APPLIED", "atomic_save_model", "reader_failure"]
 
 #: Names of the fixes applied so far.
 APPLIED = []
+
+#: Last error that killed a DataLoader's reader thread in this process (one line), or None.
+_READER_FAILURE = []
 
 
 def _atomic_paddle_save(obj, path):
@@ -67,7 +70,46 @@ def _fix_atomic_checkpoints():
     callbacks.save_model = atomic_save_model  # the Checkpointer imported the name directly
 
 
-_FIXES = {"atomic_checkpoints": _fix_atomic_checkpoints}
+def _one_line(exc):
+    """``Type: message`` of ``exc``, keeping only the last line of a worker's re-raised traceback."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[-1] if lines else ""
+    return text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}"
+
+
+def _guard_reader_thread(loop):
+    def guarded_loop(self, *args, **kwargs):
+        try:
+            return loop(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (recorded, then re-raised in the main thread; see below)
+            _READER_FAILURE[:] = [_one_line(exc)]
+            self._exit_thread_unexpectedly()  # kills the queue: the main thread's next() raises
+
+    return guarded_loop
+
+
+def reader_failure():
+    """The one-line error that killed a data reader thread of this process, or None."""
+    return _READER_FAILURE[0] if _READER_FAILURE else None
+
+
+def _fix_reader_thread_errors():
+    """Paddle 3.3's single-process DataLoader (``worker_num: 0``) hangs when the dataset raises.
+
+    ``_DataLoaderIterSingleProcess._thread_loop`` handles only ``StopIteration`` around the dataset
+    fetch: any other exception ends the reader thread without killing the blocking queue, and the
+    training loop waits on it forever. The multi-process loader kills the queue, but the main thread
+    then only sees ``SystemError: Blocking queue is killed``. Both loops are wrapped: the error is
+    recorded (:func:`reader_failure`) and the queue killed, so ``next()`` raises and the trainer
+    can report what failed.
+    """
+    from paddle.io.dataloader import dataloader_iter
+
+    for cls in (dataloader_iter._DataLoaderIterSingleProcess, dataloader_iter._DataLoaderIterMultiProcess):
+        cls._thread_loop = _guard_reader_thread(cls._thread_loop)
+
+
+_FIXES = {"atomic_checkpoints": _fix_atomic_checkpoints, "reader_thread_errors": _fix_reader_thread_errors}
 
 
 def apply():

@@ -14,6 +14,7 @@ import sys
 
 from ppdet_face.data import AnnotationError
 from ppdet_face.engine import ConfigError, FaceTrainer, NonFiniteLossError, load_config, setup_device
+from ppdet_face.engine.trainer import DataReaderError
 from ppdet_face.engine.weights import (WeightsError, check_resume_checkpoint, load_weights, resolve_weights,
                                       resume_checkpoint_base)
 from ppdet_face.utils.logging import get_logger
@@ -91,7 +92,7 @@ def main(argv=None):
         sys.exit(f"error: {exc}")
     try:
         trainer.train(validate=args.eval)
-    except (NonFiniteLossError, AnnotationError) as exc:  # AnnotationError: the EvalDataset of --eval
+    except (NonFiniteLossError, DataReaderError, AnnotationError) as exc:  # AnnotationError: --eval's EvalDataset
         sys.exit(f"error: {exc}")
     if args.save_rank_weights:
         import os

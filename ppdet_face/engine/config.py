@@ -114,8 +114,37 @@ def load_config(path, overrides=None):
         if not isinstance(overrides, dict):
             overrides = parse_overrides(overrides)
         _apply_overrides(cfg, overrides, merge_config)
+    _expand_dataset_dirs(cfg)
     validate_config(cfg)
     return cfg
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(value, where):
+    """Replace ``${NAME}`` / ``${NAME:-default}`` in ``value`` by the environment variable (or default).
+
+    Raises:
+        ConfigError: naming ``where`` when a variable without default is not set.
+    """
+    def lookup(match):
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is None:
+            raise ConfigError(f"{where}: environment variable {name} is not set (set it, or give the path with -o)")
+        return default
+
+    return _ENV_REF.sub(lookup, value)
+
+
+def _expand_dataset_dirs(cfg):
+    """Expand environment references in every dataset's ``dataset_dir`` (e.g. ``${PPDET_FACE_SHARED:-../shared}``)."""
+    for key, value in cfg.items():
+        directory = getattr(value, "dataset_dir", None)
+        if isinstance(directory, str) and "${" in directory:
+            value.dataset_dir = expand_env(directory, f"{key}.dataset_dir")
 
 
 def _fix_missed_floats(node, depth=0):

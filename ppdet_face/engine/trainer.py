@@ -8,9 +8,11 @@ from ppdet.engine import Trainer
 from ppdet.engine.callbacks import Callback, ComposeCallback
 from ppdet.metrics import Metric
 
+from .. import compat
 from ..utils.logging import get_logger
 
-__all__ = ["FaceTrainer", "WiderFaceAPMetric", "NonFiniteLossError", "NonFiniteLossGuard", "detections_to_wider"]
+__all__ = ["FaceTrainer", "WiderFaceAPMetric", "NonFiniteLossError", "NonFiniteLossGuard", "DataReaderError",
+           "detections_to_wider"]
 
 logger = get_logger(__name__)
 
@@ -75,6 +77,10 @@ class WiderFaceAPMetric(Metric):
 
 class NonFiniteLossError(FloatingPointError):
     """Training stopped because the loss became NaN or infinite."""
+
+
+class DataReaderError(RuntimeError):
+    """Training stopped because the data reader failed (a transform or the dataset raised)."""
 
 
 class NonFiniteLossGuard(Callback):
@@ -154,19 +160,24 @@ class BadImageReport(Callback):
 
 
 def check_num_max_boxes(dataset, reader_cfg):
-    """Warn (and return the message) when images have more faces than ``PadBox`` keeps."""
+    """Log how many training faces ``PadBox`` drops; warn (and return the message) when any is.
+
+    With ``PadGT`` in ``batch_transforms`` instead (each batch padded to its most crowded image) no
+    face is dropped, and the log says ``0``.
+    """
     limits = [t["PadBox"].get("num_max_boxes", 50) for t in reader_cfg.get("sample_transforms", [])
               if isinstance(t, dict) and "PadBox" in t]
-    if not limits or not getattr(dataset, "roidbs", None):
+    counts = [len(r.get("gt_bbox", ())) for r in getattr(dataset, "roidbs", None) or []]
+    over = [c for c in counts if limits and c > min(limits)]
+    if not over:
+        logger.info("faces truncated by the reader: 0 of %d (%s)", sum(counts),
+                    f"PadBox num_max_boxes={min(limits)}" if limits else "no PadBox limit")
         return None
     limit = min(limits)
-    counts = [len(r.get("gt_bbox", ())) for r in dataset.roidbs]
-    over = [c for c in counts if c > limit]
-    if not over:
-        return None
     msg = (f"{len(over)} training images have more than num_max_boxes={limit} faces (up to {max(over)}); "
-           f"PadBox keeps only the first {limit} of each. Raise PadBox num_max_boxes "
-           f"(our loss ignores padding, so a larger value costs little).")
+           f"PadBox keeps only the first {limit} of each: {sum(c - limit for c in over)} of {sum(counts)} faces "
+           "are dropped and trained as background. Raise PadBox num_max_boxes, or replace PadBox by "
+           "'PadGT: {return_gt_mask: False}' in batch_transforms (our loss ignores padding and bounds its memory).")
     logger.warning(msg)
     return msg
 
@@ -179,6 +190,18 @@ class FaceTrainer(Trainer):
         super().__init__(cfg, mode=mode)
         if self.mode == "train":
             check_num_max_boxes(self.dataset, self.cfg.get("TrainReader", {}))
+
+    def train(self, validate=False):
+        """ppdet's training loop; a failing data reader raises :class:`DataReaderError` naming the error."""
+        try:
+            return super().train(validate=validate)
+        except SystemError as exc:  # Paddle's "Blocking queue is killed because the data reader raises"
+            failure = compat.reader_failure()
+            if failure is None:
+                raise
+            raise DataReaderError(f"the data reader failed: {failure} (its traceback is above); training stopped. "
+                                  f"The last checkpoint is in {os.path.join(self.cfg.save_dir, self.cfg.filename)}"
+                                  ) from exc
 
     def _init_metrics(self, validate=False):
         if self.cfg.get("metric") == "WiderFace" and (self.mode == "eval" or (self.mode == "train" and validate)):

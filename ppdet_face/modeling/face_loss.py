@@ -2,15 +2,21 @@
 
 Compared with PaddleDetection's ``SSDLoss``: no Python loop over images, no device->host
 sync per image, and the IoU matrix is built only over the real ground-truth boxes of the
-batch (padding added by ``PadBox`` is trimmed first), so the cost does not grow with the
-reader's ``num_max_boxes``.
+batch (padding added by ``PadBox`` / ``PadGT`` is trimmed first), so the cost does not grow with
+the reader's ``num_max_boxes``, and it is built in blocks of at most :data:`MAX_IOU_ELEMENTS`, so
+memory does not grow with the most crowded image either.
 """
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 from ppdet.core.workspace import register, serializable
 
-__all__ = ["BlazeFaceSSDLoss", "pairwise_iou", "encode_boxes", "assign_targets", "mine_hard_negatives"]
+#: Elements of one IoU block in target assignment (16 Mi float32 = 64 MiB): 8 images x 93 faces x
+#: 22,400 anchors at 640x640. A batch with more faces is matched block by block.
+MAX_IOU_ELEMENTS = 1 << 24
+
+__all__ = ["MAX_IOU_ELEMENTS", "BlazeFaceSSDLoss", "pairwise_iou", "encode_boxes", "assign_targets",
+           "mine_hard_negatives"]
 
 
 def pairwise_iou(boxes1, boxes2, eps=1e-10):
@@ -41,7 +47,36 @@ def encode_boxes(gt, anchors, variances):
                          paddle.log(gw / aw) / variances[2], paddle.log(gh / ah) / variances[3]], axis=-1)
 
 
-def assign_targets(gt_bbox, gt_class, anchors, overlap_threshold):
+def _best_matches(gt_bbox, valid, anchors, max_elements):
+    """Best ground truth of every anchor and best anchor of every ground truth, over chunks of boxes.
+
+    The IoU matrix is built ``chunk`` ground-truth boxes at a time (``batch * chunk * A`` at most
+    ``max_elements``), so memory does not grow with the most crowded image of the batch. Ties go to
+    the lower box index, as one ``argmax`` over all boxes would.
+
+    Returns:
+        tuple: ``(best_iou [B, A], best_gt [B, A] int64, forced_anchor [B, G] int64)``; invalid
+        (padding) boxes have IoU -1.
+    """
+    batch, num_gt, num_anchors = gt_bbox.shape[0], gt_bbox.shape[1], anchors.shape[0]
+    chunk = max(1, int(max_elements) // max(batch * num_anchors, 1))
+    best_iou = best_gt = None
+    forced = []
+    for start in range(0, num_gt, chunk):
+        iou = pairwise_iou(gt_bbox[:, start:start + chunk], anchors)
+        iou = paddle.where(valid[:, start:start + chunk].unsqueeze(-1), iou, paddle.full_like(iou, -1.0))
+        chunk_best, chunk_arg = iou.max(axis=1), iou.argmax(axis=1) + start
+        forced.append(iou.argmax(axis=2))
+        if best_iou is None:
+            best_iou, best_gt = chunk_best, chunk_arg
+        else:
+            better = chunk_best > best_iou
+            best_iou = paddle.where(better, chunk_best, best_iou)
+            best_gt = paddle.where(better, chunk_arg, best_gt)
+    return best_iou, best_gt, paddle.concat(forced, axis=1)
+
+
+def assign_targets(gt_bbox, gt_class, anchors, overlap_threshold, max_iou_elements=MAX_IOU_ELEMENTS):
     """Match every anchor to a ground-truth box, for the whole batch at once.
 
     An anchor is positive when its best IoU is >= ``overlap_threshold``; in addition every
@@ -53,6 +88,8 @@ def assign_targets(gt_bbox, gt_class, anchors, overlap_threshold):
         gt_class (Tensor): [B, G] or [B, G, 1] integer class ids (0-based foreground).
         anchors (Tensor): [A, 4] normalised anchors.
         overlap_threshold (float): positive IoU threshold.
+        max_iou_elements (int): bound of one IoU block (batch x boxes x anchors); crowded images
+            are matched in several blocks. Default: :data:`MAX_IOU_ELEMENTS`.
 
     Returns:
         tuple: ``(matched_box [B, A, 4], matched_class [B, A] int64, positive [B, A] bool)``.
@@ -65,18 +102,14 @@ def assign_targets(gt_bbox, gt_class, anchors, overlap_threshold):
     if num_real == 0:
         zeros = paddle.zeros([batch, num_anchors], "int64")
         return paddle.zeros([batch, num_anchors, 4], anchors.dtype), zeros, zeros.astype("bool")
-    # PadBox puts real boxes first; trim the padding so the IoU matrix is [B, G_real, A].
+    # PadBox / PadGT put real boxes first; trim the padding so the IoU matrix is [B, G_real, A].
     order = paddle.argsort(valid.astype("int32"), axis=1, descending=True, stable=True)[:, :num_real]
     gt_bbox = paddle.take_along_axis(gt_bbox, order.unsqueeze(-1).expand([batch, num_real, 4]), axis=1)
     gt_class = paddle.take_along_axis(gt_class, order, axis=1)
     valid = paddle.arange(num_real, dtype="int64").unsqueeze(0) < counts.unsqueeze(1)
 
-    iou = pairwise_iou(gt_bbox, anchors)
-    iou = paddle.where(valid.unsqueeze(-1), iou, paddle.full_like(iou, -1.0))
-    best_iou = iou.max(axis=1)  # [B, A]
-    best_gt = iou.argmax(axis=1)  # [B, A]
+    best_iou, best_gt, forced_anchor = _best_matches(gt_bbox, valid, anchors, max_iou_elements)
     # Force each real GT onto its best anchor (IoU set to 2 so it is positive whatever the threshold).
-    forced_anchor = iou.argmax(axis=2)  # [B, G]
     batch_offset = paddle.arange(batch, dtype="int64").unsqueeze(-1) * num_anchors
     flat_idx = paddle.masked_select(forced_anchor + batch_offset, valid)
     gt_idx = paddle.masked_select(paddle.arange(num_real, dtype="int64").unsqueeze(0).expand([batch, num_real]),

@@ -82,7 +82,9 @@ def test_num_max_boxes_truncation_is_reported(tmp_path):
     ds, _ = _dataset(tmp_path, [("a.jpg", [(1, 1, 5, 5)] * 120), ("b.jpg", [(1, 1, 5, 5)])])
     msg = check_num_max_boxes(ds, {"sample_transforms": [{"PadBox": {"num_max_boxes": 90}}]})
     assert "1 training images have more than num_max_boxes=90 faces (up to 120)" in msg
+    assert "30 of 121 faces are dropped" in msg
     assert check_num_max_boxes(ds, {"sample_transforms": [{"PadBox": {"num_max_boxes": 200}}]}) is None
+    assert check_num_max_boxes(ds, {"sample_transforms": [], "batch_transforms": [{"PadGT": {}}]}) is None
 
 
 class _Records(logging.Handler):

@@ -83,3 +83,50 @@ def test_loss_without_any_face_is_finite():
     out = loss_fn([paddle.zeros([1, 4, 4])], [paddle.zeros([1, 4, 2])], paddle.zeros([1, 3, 4]),
                   paddle.zeros([1, 3, 1], "int32"), [ANCHORS])
     assert np.isfinite(float(out["loss"])) and float(out["num_pos"]) == 0
+
+
+def _crowd_batch(num_faces, batch=2, seed=0):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0.0, 0.95, (batch, num_faces, 2))
+    wh = rng.uniform(0.004, 0.05, (batch, num_faces, 2))
+    boxes = np.concatenate([xy, np.minimum(xy + wh, 1.0)], axis=-1).astype("float32")
+    boxes[1, num_faces // 3:] = 0.0  # the second image is less crowded: padding rows
+    return paddle.to_tensor(boxes), paddle.zeros([batch, num_faces, 1], "int32")
+
+
+def test_blockwise_matching_equals_one_block_on_a_crowd():
+    """709 faces (the most crowded training image of the real set) matched in blocks of ~20 boxes
+    give exactly the assignment of one IoU matrix over all boxes."""
+    gt, cls = _crowd_batch(709)
+    grid = np.stack(np.meshgrid(np.arange(40), np.arange(40)), -1).reshape(-1, 2) / 40.0
+    anchors = paddle.to_tensor(np.concatenate([grid, grid + 0.03], 1).astype("float32"))
+    full = assign_targets(gt, cls, anchors, 0.35, max_iou_elements=10**9)
+    blocks = assign_targets(gt, cls, anchors, 0.35, max_iou_elements=2 * 1600 * 20)
+    for a, b in zip(full, blocks):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(full[2].numpy().sum()) > 700  # the crowd really produced positives
+
+
+def test_loss_peak_memory_does_not_grow_with_the_crowd():
+    """The IoU block is bounded: the largest intermediate of the matching stays at
+    MAX_IOU_ELEMENTS whatever the number of faces (checked through the chunk size)."""
+    from ppdet_face.modeling import face_loss
+
+    seen = []
+    original = face_loss.pairwise_iou
+
+    def spy(boxes1, boxes2, eps=1e-10):
+        out = original(boxes1, boxes2, eps)
+        seen.append(int(np.prod(out.shape)))
+        return out
+
+    gt, cls = _crowd_batch(709)
+    anchors = paddle.to_tensor(np.random.default_rng(1).uniform(0, 1, (5000, 4)).astype("float32"))
+    anchors = paddle.concat([paddle.minimum(anchors[:, :2], anchors[:, 2:]),
+                             paddle.maximum(anchors[:, :2], anchors[:, 2:])], axis=1)
+    face_loss.pairwise_iou = spy
+    try:
+        assign_targets(gt, cls, anchors, 0.35, max_iou_elements=2 * 5000 * 64)
+    finally:
+        face_loss.pairwise_iou = original
+    assert len(seen) == -(-709 // 64) and max(seen) <= 2 * 5000 * 64
