@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 from eval_tools import (
     SETTINGS,
-    GroundTruthError,
+    WiderFormatError,
     cython_available,
     evaluate_widerface,
     get_backend,
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         gt = load_ground_truth(args.gt)
         t_gt = time.perf_counter() - t0
-    except GroundTruthError as exc:
+    except WiderFormatError as exc:
         p.error(f"{exc} (set PPDET_FACE_SHARED or pass --gt)")
     try:
         cores = len(os.sched_getaffinity(0))

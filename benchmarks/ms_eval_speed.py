@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     from ppdet.metrics import widerface_utils as wu
 
     from eval_tools import SETTINGS, evaluate_widerface, load_ground_truth
+    from eval_tools.wider_format import write_gt_txt
     from ppdet_face.engine import load_config, setup_device
     from ppdet_face.engine.widerface_eval import (WiderFacePredictor, list_wider_images, normalization_from_config,
                                                   predict_widerface, to_wider_boxes)
@@ -188,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         for i, item in enumerate(images):
             one_gt = tmp / f"gt_{i}.txt"
             rel = os.path.relpath(item.path, image_dir).replace(os.sep, "/")
-            one_gt.write_text(f"{rel}\n0\n", encoding="utf-8")
+            # stock face_eval_run only lists the images: one entry, no placeholder line (its reader
+            # would take that line for the next image)
+            write_gt_txt(one_gt, [(rel, np.zeros((0, 4)))], zero_placeholder=False)
 
             def run_stock():
                 stock_passes[0] = 0

@@ -27,13 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 import numpy as np
 
-from eval_tools import (
-    SETTINGS,
-    GroundTruthError,
-    evaluate_widerface,
-    load_ground_truth,
-    write_pred_file,
-)
+from eval_tools import SETTINGS, WiderFormatError, evaluate_widerface, load_ground_truth
+from eval_tools.wider_format import pred_file_path, write_pred_file
 
 
 def shared_dir() -> Path:
@@ -84,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"YuNet model not found: {args.model} (set PPDET_FACE_SHARED or pass --model)")
     try:
         gt = load_ground_truth(gt_txt)
-    except GroundTruthError as exc:
+    except WiderFormatError as exc:
         p.error(f"{exc} (set PPDET_FACE_SHARED or pass --subset)")
 
     import cv2
@@ -105,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         boxes = detect_yunet(detector, image)
         t_det += time.perf_counter() - t0
-        write_pred_file(out / im.event / f"{im.name}.txt", f"{im.name}.jpg", boxes)
+        write_pred_file(pred_file_path(out, im.key), f"{im.name}.jpg", boxes)
         n_boxes += len(boxes)
         print(f"  {im.key:<60} {image.shape[1]}x{image.shape[0]}  {len(im.boxes):>4} faces  "
               f"{len(boxes):>4} detections")

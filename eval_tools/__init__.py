@@ -13,6 +13,11 @@ Command line::
 The IoU kernel is the Cython extension ``eval_tools._box_overlaps`` when built
 (``python setup.py build_ext --inplace``), else a bit-identical numpy fallback; see
 :func:`get_backend`.
+
+The WIDER file formats (ground truth, difficulty, prediction folder, image keys and extensions)
+have one reader and writer each in :mod:`eval_tools.wider_format`; every malformed file raises
+:class:`WiderFormatError` (``GroundTruthError`` and ``PredictionFormatError`` are earlier names of
+the same class).
 """
 from .box_overlaps import (
     BACKENDS,
@@ -22,8 +27,16 @@ from .box_overlaps import (
     cython_available,
     get_backend,
 )
-from .widerface import (
+from .wider_format import (
+    IMAGE_EXTENSIONS,
     SETTINGS,
+    WiderFormatError,
+    read_difficulty_file,
+    read_pred_file,
+    write_pred_file,
+    write_predictions,
+)
+from .widerface import (
     GroundTruthError,
     GtImage,
     MissingPredictionsWarning,
@@ -38,12 +51,8 @@ from .widerface import (
     load_gt_txt,
     load_predictions,
     norm_score,
-    read_difficulty_file,
-    read_pred_file,
     score_thresholds,
     voc_ap,
-    write_pred_file,
-    write_predictions,
 )
 from .widerface import evaluate as evaluate_widerface
 
@@ -52,7 +61,8 @@ from .widerface import evaluate as evaluate_widerface
 
 __all__ = [
     "BACKENDS", "Backend", "bbox_overlaps", "bbox_overlaps_numpy", "cython_available",
-    "get_backend", "SETTINGS", "GroundTruthError", "GtImage", "MissingPredictionsWarning",
+    "get_backend", "IMAGE_EXTENSIONS", "SETTINGS", "WiderFormatError", "GroundTruthError", "GtImage",
+    "MissingPredictionsWarning",
     "PredictionFormatError", "WiderEvalResult", "WiderGroundTruth", "dataset_pr_info",
     "evaluate_widerface", "image_eval", "img_pr_info", "load_ground_truth", "load_gt_mat",
     "load_gt_txt", "load_predictions", "norm_score", "read_difficulty_file", "read_pred_file",

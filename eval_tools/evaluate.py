@@ -21,12 +21,8 @@ import warnings
 from pathlib import Path
 
 from eval_tools.box_overlaps import BACKENDS, get_backend
-from eval_tools.widerface import (
-    GroundTruthError,
-    PredictionFormatError,
-    evaluate,
-    load_ground_truth,
-)
+from eval_tools.wider_format import WiderFormatError
+from eval_tools.widerface import evaluate, load_ground_truth
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     try:
         gt = load_ground_truth(args.gt, args.difficulty)
-    except GroundTruthError as exc:
+    except WiderFormatError as exc:
         parser.error(str(exc))
 
     print(f"IoU backend: {backend.describe()}")
@@ -86,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = evaluate(args.pred, gt, iou_thresh=args.iou_thresh, backend=backend,
                               progress=not args.no_progress)
-        except PredictionFormatError as exc:
+        except WiderFormatError as exc:
             raise SystemExit(f"error: {exc}") from None
 
     print(result.format_table())

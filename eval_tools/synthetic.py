@@ -4,7 +4,7 @@ Every ground-truth face is detected with a probability that grows with its size 
 hard, as for a real detector), as a jittered copy of its box with a high-ish score; some detections
 get a duplicate; false positives with low-ish scores fill each image up to a random count of at
 most ``max_per_image`` boxes. Coordinates are rounded to 0.1 px and scores to 1e-6, so writing the
-predictions with :func:`eval_tools.widerface.write_predictions` and reading them back is lossless.
+predictions with :func:`eval_tools.wider_format.write_predictions` and reading them back is lossless.
 """
 from __future__ import annotations
 

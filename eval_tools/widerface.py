@@ -4,7 +4,8 @@ The official protocol, as implemented here:
 
 1. **Predictions** (``read_pred.m``): one ``<pred_dir>/<event>/<name>.txt`` per ground-truth image,
    first line the image name, second line the box count ``n``, then ``n`` lines
-   ``left top width height score`` (extra columns are ignored). Boxes of an image are sorted by
+   ``left top width height score`` (extra columns are ignored; the file formats are read and
+   written by :mod:`eval_tools.wider_format`). Boxes of an image are sorted by
    descending score (stable, like MATLAB ``sort(..., 'descend')``). A missing file counts as an
    image without detections (one warning lists how many are missing).
 2. **Score normalisation** (``norm_score.m``): one global min-max over all predictions of all
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -48,9 +48,17 @@ from pathlib import Path
 import numpy as np
 
 from .box_overlaps import Backend, get_backend
-
-SETTINGS = ("easy", "medium", "hard")
-"""The three official settings, in report order."""
+from .wider_format import (
+    DEFAULT_DIFFICULTY_NAME,
+    SETTINGS,
+    WiderFormatError,
+    image_key,
+    pred_file_path,
+    read_difficulty_file,
+    read_gt_txt,
+    read_pred_file,
+    split_image_key,
+)
 
 GT_MAT_FILES = {
     "all": "wider_face_val.mat",
@@ -60,9 +68,6 @@ GT_MAT_FILES = {
 }
 """The official ground-truth files expected in a ``-g`` folder."""
 
-DEFAULT_DIFFICULTY_NAME = "difficulty_easy_medium_hard.txt"
-"""Default difficulty file looked up beside a ground-truth ``.txt``."""
-
 IOU_THRESH = 0.5
 THRESH_NUM = 1000
 
@@ -71,12 +76,9 @@ _OFFICIAL_MAX_INIT = float(np.finfo(np.float32).tiny)
 _OFFICIAL_MIN_INIT = float(np.finfo(np.float32).max)
 
 
-class GroundTruthError(ValueError):
-    """The ground truth (``.mat`` folder, ``.txt`` or difficulty file) is missing or malformed."""
-
-
-class PredictionFormatError(ValueError):
-    """A prediction file does not follow the official WIDER FACE prediction format."""
+# Earlier names of WiderFormatError, exported by eval_tools and caught by its users: the same class.
+GroundTruthError = WiderFormatError
+PredictionFormatError = WiderFormatError
 
 
 class MissingPredictionsWarning(UserWarning):
@@ -140,7 +142,7 @@ def _keep_mask(one_based, n_faces: int, where: str) -> np.ndarray:
     """Bool mask from 1-based kept face indices, validated against ``n_faces``."""
     idx = np.asarray(one_based, dtype=np.int64).ravel()
     if idx.size and (idx.min() < 1 or idx.max() > n_faces):
-        raise GroundTruthError(f"{where}: kept face index out of range 1..{n_faces}")
+        raise WiderFormatError(f"{where}: kept face index out of range 1..{n_faces}")
     mask = np.zeros(n_faces, dtype=bool)
     mask[idx - 1] = True
     return mask
@@ -156,7 +158,7 @@ def load_gt_mat(gt_dir: str | os.PathLike) -> WiderGroundTruth:
         The :class:`WiderGroundTruth` (3226 images for the official val set).
 
     Raises:
-        GroundTruthError: when a file is missing, unreadable or inconsistent with the others.
+        WiderFormatError: when a file is missing, unreadable or inconsistent with the others.
     """
     from scipy.io import loadmat  # scipy is only needed for the .mat input
 
@@ -164,36 +166,36 @@ def load_gt_mat(gt_dir: str | os.PathLike) -> WiderGroundTruth:
     paths = {k: gt_dir / v for k, v in GT_MAT_FILES.items()}
     missing = [p.name for p in paths.values() if not p.is_file()]
     if missing:
-        raise GroundTruthError(f"ground-truth folder {gt_dir} lacks {', '.join(missing)}")
+        raise WiderFormatError(f"ground-truth folder {gt_dir} lacks {', '.join(missing)}")
     mats = {}
     for key, path in paths.items():
         try:
             mats[key] = loadmat(str(path))
         except Exception as exc:  # scipy raises several types for corrupt files
-            raise GroundTruthError(f"cannot read {path}: {exc}") from exc
+            raise WiderFormatError(f"cannot read {path}: {exc}") from exc
     full = mats["all"]
     for key in ("event_list", "file_list", "face_bbx_list"):
         if key not in full:
-            raise GroundTruthError(f"{paths['all']} has no '{key}'")
+            raise WiderFormatError(f"{paths['all']} has no '{key}'")
     events = [_mat_str(e) for e in full["event_list"].ravel()]
     file_lists = [[_mat_str(f) for f in fl.ravel()] for fl in full["file_list"].ravel()]
     for setting in SETTINGS:
         mat = mats[setting]
         if "gt_list" not in mat:
-            raise GroundTruthError(f"{paths[setting]} has no 'gt_list'")
+            raise WiderFormatError(f"{paths[setting]} has no 'gt_list'")
         if "event_list" in mat and [_mat_str(e) for e in mat["event_list"].ravel()] != events:
-            raise GroundTruthError(f"{paths[setting]}: event_list differs from {paths['all'].name}")
+            raise WiderFormatError(f"{paths[setting]}: event_list differs from {paths['all'].name}")
     images: list[GtImage] = []
     for i, event in enumerate(events):
         bbx_list = full["face_bbx_list"].ravel()[i].ravel()
         names = file_lists[i]
         if len(bbx_list) != len(names):
-            raise GroundTruthError(f"{paths['all']}: event {event} has {len(names)} files but "
+            raise WiderFormatError(f"{paths['all']}: event {event} has {len(names)} files but "
                                    f"{len(bbx_list)} box lists")
         sub = {s: mats[s]["gt_list"].ravel()[i].ravel() for s in SETTINGS}
         for s in SETTINGS:
             if len(sub[s]) != len(names):
-                raise GroundTruthError(f"{paths[s]}: event {event} has {len(sub[s])} entries, "
+                raise WiderFormatError(f"{paths[s]}: event {event} has {len(sub[s])} entries, "
                                        f"expected {len(names)}")
         for j, name in enumerate(names):
             boxes = np.asarray(bbx_list[j], dtype=np.float64).reshape(-1, 4)
@@ -203,70 +205,13 @@ def load_gt_mat(gt_dir: str | os.PathLike) -> WiderGroundTruth:
     return WiderGroundTruth(images, source=str(gt_dir))
 
 
-_DIFFICULTY_RE = re.compile(r"^(?P<path>.*?\S)\s+(?P<setting>easy|medium|hard):(?P<idx>.*)$")
-
-
-def _split_image_path(path: str, where: str) -> tuple[str, str]:
-    """``"0--Parade/0_Parade_x.jpg"`` -> ``("0--Parade", "0_Parade_x")``."""
-    path = path.strip().replace("\\", "/")
-    if "/" not in path:
-        raise GroundTruthError(f"{where}: image path {path!r} is not '<event>/<name>.jpg'")
-    event, name = path.rsplit("/", 1)
-    return event.split("/")[-1], os.path.splitext(name)[0]
-
-
-def read_difficulty_file(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
-    """Read a difficulty file: per image and setting, the 1-based face indices kept.
-
-    Format (one line per image and setting; an empty list means no face is kept)::
-
-        0--Parade/0_Parade_marchingband_1_20.jpg easy: 20
-        0--Parade/0_Parade_marchingband_1_20.jpg medium: 1 2 8 9 20 22
-        0--Parade/0_Parade_marchingband_1_20.jpg hard: 1 2 3 ...
-
-    Args:
-        path: the difficulty file.
-
-    Returns:
-        ``{"<event>/<name>": {"easy": int64[...], "medium": ..., "hard": ...}}``.
-
-    Raises:
-        GroundTruthError: on a missing file, a malformed line or a duplicated entry.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise GroundTruthError(f"difficulty file not found: {path}")
-    out: dict[str, dict[str, np.ndarray]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            m = _DIFFICULTY_RE.match(line.rstrip("\r\n"))
-            where = f"{path}:{lineno}"
-            if m is None:
-                raise GroundTruthError(f"{where}: expected '<event>/<name>.jpg <easy|medium|hard>: "
-                                       f"<1-based indices>', got {line.strip()[:80]!r}")
-            event, name = _split_image_path(m["path"], where)
-            try:
-                idx = np.array([int(t) for t in m["idx"].split()], dtype=np.int64)
-            except ValueError:
-                raise GroundTruthError(f"{where}: face indices must be integers") from None
-            entry = out.setdefault(f"{event}/{name}", {})
-            if m["setting"] in entry:
-                raise GroundTruthError(
-                    f"{where}: duplicate {m['setting']} entry for {event}/{name}")
-            entry[m["setting"]] = idx
-    return out
-
-
 def load_gt_txt(gt_txt: str | os.PathLike,
                 difficulty: str | os.PathLike | None = None) -> WiderGroundTruth:
     """Load ``wider_face_val_bbx_gt.txt`` plus a difficulty file.
 
     Args:
-        gt_txt: official annotation text (``<event>/<name>.jpg``, face count, then
-            ``x y w h blur expression illumination invalid occlusion pose`` per face; an image with
-            0 faces is followed by one all-zero line, as in the official files).
+        gt_txt: official annotation text, read by :func:`eval_tools.wider_format.read_gt_txt`
+            (format and the rule for images with 0 faces in :mod:`eval_tools.wider_format`).
         difficulty: difficulty file (see :func:`read_difficulty_file`); default
             ``difficulty_easy_medium_hard.txt`` beside ``gt_txt``.
 
@@ -274,59 +219,34 @@ def load_gt_txt(gt_txt: str | os.PathLike,
         The :class:`WiderGroundTruth`, images in file order.
 
     Raises:
-        GroundTruthError: on missing files, malformed content, or images without difficulty entry.
+        WiderFormatError: on missing files, malformed content, or images without difficulty entry.
     """
     gt_txt = Path(gt_txt)
     if not gt_txt.is_file():
-        raise GroundTruthError(f"ground-truth file not found: {gt_txt}")
+        raise WiderFormatError(f"ground-truth file not found: {gt_txt}")
     if difficulty:
         difficulty = Path(difficulty)
         if not difficulty.is_file():
-            raise GroundTruthError(f"difficulty file not found: {difficulty}")
+            raise WiderFormatError(f"difficulty file not found: {difficulty}")
     else:
         difficulty = gt_txt.with_name(DEFAULT_DIFFICULTY_NAME)
         if not difficulty.is_file():
-            raise GroundTruthError(f"difficulty file not found: {difficulty} (the default beside "
+            raise WiderFormatError(f"difficulty file not found: {difficulty} (the default beside "
                                    f"{gt_txt.name}; pass --difficulty)")
     diff = read_difficulty_file(difficulty)
-    with open(gt_txt, encoding="utf-8") as f:
-        lines = [ln.strip() for ln in f]
-    while lines and not lines[-1]:
-        lines.pop()
     images: list[GtImage] = []
-    i = 0
-    while i < len(lines):
-        where = f"{gt_txt}:{i + 1}"
-        if not lines[i]:
-            i += 1
-            continue
-        event, name = _split_image_path(lines[i], where)
-        try:
-            n = int(lines[i + 1])
-        except (IndexError, ValueError):
-            raise GroundTruthError(f"{gt_txt}:{i + 2}: expected the face count of "
-                                   f"{event}/{name}") from None
-        rows = lines[i + 2:i + 2 + n]
-        if len(rows) < n:
-            raise GroundTruthError(f"{where}: {event}/{name} declares {n} faces, file ends early")
-        try:
-            boxes = np.array([[float(v) for v in r.split()[:4]] for r in rows],
-                             dtype=np.float64).reshape(-1, 4)
-        except ValueError:
-            raise GroundTruthError(f"{where}: malformed face line for {event}/{name}") from None
-        i += 2 + n
-        if n == 0 and i < len(lines) and lines[i] and "/" not in lines[i]:
-            i += 1  # the all-zero placeholder line of images without faces
-        key = f"{event}/{name}"
+    for rec in read_gt_txt(gt_txt):
+        key = image_key(rec.name, f"{gt_txt}:{rec.line}")
         if key not in diff:
-            raise GroundTruthError(f"{difficulty}: no entry for {key}")
+            raise WiderFormatError(f"{difficulty}: no entry for {key}")
         absent = [s for s in SETTINGS if s not in diff[key]]
         if absent:
-            raise GroundTruthError(f"{difficulty}: {key} lacks {', '.join(absent)}")
-        keep = {s: _keep_mask(diff[key][s], n, f"{difficulty} {key} {s}") for s in SETTINGS}
-        images.append(GtImage(event, name, boxes, keep))
+            raise WiderFormatError(f"{difficulty}: {key} lacks {', '.join(absent)}")
+        keep = {s: _keep_mask(diff[key][s], len(rec.rows), f"{difficulty} {key} {s}")
+                for s in SETTINGS}
+        images.append(GtImage(*split_image_key(key), rec.boxes, keep))
     if not images:
-        raise GroundTruthError(f"{gt_txt}: no images found")
+        raise WiderFormatError(f"{gt_txt}: no images found")
     return WiderGroundTruth(images, source=str(gt_txt))
 
 
@@ -343,115 +263,25 @@ def load_ground_truth(gt: str | os.PathLike,
         The :class:`WiderGroundTruth`.
 
     Raises:
-        GroundTruthError: with a one-line explanation of what is missing or malformed.
+        WiderFormatError: with a one-line explanation of what is missing or malformed.
     """
     gt = Path(gt)
     if gt.is_dir():
         if difficulty:
-            raise GroundTruthError("--difficulty only applies to a .txt ground truth, "
+            raise WiderFormatError("--difficulty only applies to a .txt ground truth, "
                                    f"{gt} is a folder of .mat files")
         return load_gt_mat(gt)
     if gt.is_file():
         if gt.suffix.lower() == ".mat":
             return load_gt_mat(gt.parent)
         return load_gt_txt(gt, difficulty)
-    raise GroundTruthError(f"ground truth not found: {gt}")
+    raise WiderFormatError(f"ground truth not found: {gt}")
 
 
 # --------------------------------------------------------------------------------------------------
 # Predictions
 # --------------------------------------------------------------------------------------------------
 _EMPTY_PRED = np.zeros((0, 5), dtype=np.float64)
-
-
-def read_pred_file(path: str | os.PathLike) -> np.ndarray:
-    """Read one prediction file in the official format.
-
-    An empty file, a file with only the image name, or a box count of 0 give no detections.
-
-    Args:
-        path: ``<pred_dir>/<event>/<name>.txt``.
-
-    Returns:
-        ``[K, 5]`` float64 ``left top width height score``, in file order.
-
-    Raises:
-        PredictionFormatError: on a malformed count, too few box lines, a box line with fewer
-            than 5 numbers, or a non-finite value.
-    """
-    with open(path, encoding="utf-8", errors="replace") as f:
-        lines = f.read().splitlines()
-    if len(lines) < 2 or not lines[1].strip():
-        if any(ln.strip() for ln in lines[1:]):
-            raise PredictionFormatError(f"{path}:2: expected the box count on line 2")
-        return _EMPTY_PRED.copy()
-    count = lines[1].strip()
-    try:
-        n = int(count)
-    except ValueError:
-        try:
-            n_float = float(count)
-        except ValueError:
-            n_float = math.nan
-        if not n_float.is_integer():
-            raise PredictionFormatError(
-                f"{path}:2: expected the box count, got {count[:40]!r} "
-                "(format: image name, box count, then 'left top width height score' lines)"
-            ) from None
-        n = int(n_float)
-    if n < 0:
-        raise PredictionFormatError(f"{path}:2: negative box count {n}")
-    if n == 0:
-        return _EMPTY_PRED.copy()
-    rows = lines[2:2 + n]
-    if len(rows) < n:
-        raise PredictionFormatError(
-            f"{path}: declares {n} boxes but has only {len(rows)} box lines")
-    try:
-        boxes = np.loadtxt(rows, dtype=np.float64, ndmin=2, usecols=(0, 1, 2, 3, 4),
-                           comments=None)
-    except ValueError as exc:
-        raise PredictionFormatError(f"{path}: box lines must be 'left top width height score' "
-                                    f"({str(exc).splitlines()[0]})") from None
-    if len(boxes) != n:
-        raise PredictionFormatError(f"{path}: declares {n} boxes but has {len(boxes)} "
-                                    "non-blank box lines")
-    if not np.isfinite(boxes).all():
-        raise PredictionFormatError(f"{path}: non-finite value in box lines")
-    return boxes
-
-
-def write_pred_file(path: str | os.PathLike, image_name: str, boxes) -> None:
-    """Write one prediction file in the official format.
-
-    Args:
-        path: output ``<pred_dir>/<event>/<name>.txt`` (parent folders are created).
-        image_name: first line, e.g. ``"0_Parade_marchingband_1_465.jpg"``.
-        boxes: ``[K, 5]`` ``left top width height score``.
-    """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 5)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(f"{image_name}\n{len(boxes)}\n")
-        for x, y, w, h, s in boxes:
-            f.write(f"{x:.3f} {y:.3f} {w:.3f} {h:.3f} {s:.6f}\n")
-
-
-def write_predictions(pred_dir: str | os.PathLike, predictions: Mapping[str, np.ndarray]) -> int:
-    """Write ``{"<event>/<name>": [K, 5]}`` as an official prediction folder.
-
-    Args:
-        pred_dir: output folder.
-        predictions: boxes ``left top width height score`` per image key.
-
-    Returns:
-        Number of files written.
-    """
-    for key, boxes in predictions.items():
-        event, name = key.split("/", 1)
-        write_pred_file(Path(pred_dir) / event / f"{name}.txt", f"{name}.jpg", boxes)
-    return len(predictions)
 
 
 def load_predictions(pred_dir: str | os.PathLike, gt: WiderGroundTruth,
@@ -468,15 +298,15 @@ def load_predictions(pred_dir: str | os.PathLike, gt: WiderGroundTruth,
         missing file) and the keys of the images whose file is missing.
 
     Raises:
-        PredictionFormatError: if ``pred_dir`` is not a folder or a file is malformed.
+        WiderFormatError: if ``pred_dir`` is not a folder or a file is malformed.
     """
     pred_dir = Path(pred_dir)
     if not pred_dir.is_dir():
-        raise PredictionFormatError(f"prediction folder not found: {pred_dir}")
+        raise WiderFormatError(f"prediction folder not found: {pred_dir}")
     preds: list[np.ndarray] = []
     missing: list[str] = []
     for im in _progress(gt.images, progress, "Reading predictions"):
-        path = pred_dir / im.event / f"{im.name}.txt"
+        path = pred_file_path(pred_dir, im.key)
         if not path.is_file():
             missing.append(im.key)
             preds.append(_EMPTY_PRED.copy())
@@ -775,8 +605,7 @@ def evaluate(predictions, gt, difficulty: str | os.PathLike | None = None,
         The :class:`WiderEvalResult`.
 
     Raises:
-        GroundTruthError: bad ground truth input.
-        PredictionFormatError: bad prediction folder or file.
+        WiderFormatError: bad ground truth input, or a bad prediction folder or file.
     """
     t0 = time.perf_counter()
     if not isinstance(backend, Backend):

@@ -148,7 +148,7 @@ def _report_ap(args, gt, default_gt):
     if not gt:
         print(f"no ground truth ({default_gt} not found; pass --gt): AP not computed")
         return
-    from eval_tools import GroundTruthError, PredictionFormatError, evaluate_widerface
+    from eval_tools import WiderFormatError, evaluate_widerface
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -157,7 +157,7 @@ def _report_ap(args, gt, default_gt):
         for w in caught:
             if issubclass(w.category, UserWarning):
                 print(f"warning: {w.message}", file=sys.stderr)
-    except (GroundTruthError, PredictionFormatError) as exc:
+    except WiderFormatError as exc:
         if args.gt or args.difficulty:
             _fail(exc)
         print(f"AP not computed: {exc}")

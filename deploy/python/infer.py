@@ -21,7 +21,6 @@ ndarray inputs are BGR (cv2 order). ``predict`` returns every box the model keep
 its NMS score threshold); ``threshold`` filters what is drawn and saved.
 """
 import argparse
-import glob
 import json
 import os
 import sys
@@ -39,8 +38,11 @@ else:
     from .preprocess import DeployError, Pipeline, decode_image, pad_batch
     from .visualize import draw_boxes
 
-__all__ = ["Detector", "DeployError", "StageTimer", "load_infer_cfg", "keep_freed_memory_in_heap", "main"]
+__all__ = ["Detector", "DeployError", "StageTimer", "list_image_files", "load_infer_cfg", "keep_freed_memory_in_heap",
+           "main"]
 
+# deploy may not import ppdet_face or eval_tools (its only contract is the exported folder), so it keeps
+# its own copy of eval_tools.wider_format.IMAGE_EXTENSIONS; tests/deploy/test_infer.py checks they agree.
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 RUN_MODES = ("paddle", "trt_fp32", "trt_fp16", "trt_int8")
 BACKENDS = ("paddle", "onnxruntime")
@@ -433,7 +435,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model_dir", required=True, help="exported folder (infer_cfg.yml + model files)")
     p.add_argument("--image_file", default=None, help="one image")
-    p.add_argument("--image_dir", default=None, help="folder of images (non-recursive)")
+    p.add_argument("--image_dir", default=None,
+                   help="folder of images, subfolders included (e.g. WIDER_val/images/<event>/), in sorted\n"
+                        "order of their path below it; visualised images keep that path under --output_dir")
     p.add_argument("--video_file", default=None, help="video file; writes an annotated video to --output_dir")
     p.add_argument("--camera_id", type=int, default=-1, help="camera index (-1: none)")
     p.add_argument("--batch_size", type=int, default=1)
@@ -475,6 +479,36 @@ def parse_args(argv=None):
     return args
 
 
+def list_image_files(folder):
+    """The image files below ``folder``, subfolders included, sorted by their path below it.
+
+    Args:
+        folder (str): the folder.
+
+    Returns:
+        list[str]: paths ``folder/<sub>/.../<name>`` of the files with an extension of ``IMAGE_EXTS``
+        (any case), in sorted order of their path components (deterministic). Hidden files and
+        folders (name starting with ``.``) are skipped; symlinked files count, symlinked folders are
+        not entered.
+    """
+    found = []
+    for dirpath, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [os.path.join(dirpath, f) for f in files
+                  if f.lower().endswith(IMAGE_EXTS) and not f.startswith(".")]
+    found = [f for f in found if os.path.isfile(f)]
+    return sorted(found, key=lambda f: os.path.relpath(f, folder).split(os.sep))
+
+
+def _output_path(path, args):
+    """Where the visualised image of ``path`` goes: its path below --image_dir, else its name."""
+    if args.image_dir:
+        rel = os.path.relpath(path, args.image_dir)
+        if rel != os.pardir and not rel.startswith(os.pardir + os.sep):
+            return os.path.join(args.output_dir, rel)
+    return os.path.join(args.output_dir, os.path.basename(path))
+
+
 def _collect_images(args):
     files = []
     if args.image_file:
@@ -482,8 +516,7 @@ def _collect_images(args):
     if args.image_dir:
         if not os.path.isdir(args.image_dir):
             raise DeployError(f"--image_dir {args.image_dir}: not a directory")
-        found = sorted(f for f in glob.glob(os.path.join(args.image_dir, "*"))
-                       if f.lower().endswith(IMAGE_EXTS) and os.path.isfile(f))
+        found = list_image_files(args.image_dir)
         if not found:
             raise DeployError(f"--image_dir {args.image_dir}: no images ({', '.join(IMAGE_EXTS)})")
         files.extend(found)
@@ -532,7 +565,8 @@ def predict_images(detector, files, args):
                     print(f"  {detector.labels[int(c)] if int(c) < len(detector.labels) else int(c)} "
                           f"{s:.4f} [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}]")
             if args.save_images:
-                out = os.path.join(args.output_dir, os.path.basename(path))
+                out = _output_path(path, args)
+                os.makedirs(os.path.dirname(out), exist_ok=True)
                 if not cv2.imwrite(out, draw_boxes(bgr, boxes, detector.labels, args.threshold)):
                     failures += 1
                     _report(f"error: {out}: could not write the visualised image", bar)

@@ -44,7 +44,10 @@ Everything is deterministic: each image uses its own RNG seeded by
 ``(seed, split, index)``, so the same seed gives byte-identical annotation files (and,
 with the same OpenCV build, byte-identical JPEGs), independent of ``workers``.
 
-Only numpy, OpenCV, tqdm and the standard library are used (no paddle / ppdet).
+The annotation and difficulty files are written (and read back) by :mod:`eval_tools.wider_format`,
+the one implementation of the WIDER formats.
+
+Only numpy, OpenCV, tqdm, ``eval_tools`` and the standard library are used (no paddle / ppdet).
 """
 
 from __future__ import annotations
@@ -60,13 +63,13 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from eval_tools.wider_format import DEFAULT_DIFFICULTY_NAME, read_gt_txt, write_difficulty_file, write_gt_txt
+
 __all__ = [
     "DIFFICULTY_MIN_SIZE",
     "EVENTS",
     "generate_wider_dataset",
     "render_image",
-    "read_wider_annotations",
-    "read_difficulty",
     "save_preview",
 ]
 
@@ -82,7 +85,6 @@ EVENTS = {
 
 MARKER = "SYNTHETIC_WIDER.txt"
 _SPLIT_CODE = {"train": 0, "val": 1}
-_ZERO_LINE = "0 0 0 0 0 0 0 0 0 0"
 
 # --------------------------------------------------------------------------- colours
 # Skin tones from very light to very dark (RGB, converted to BGR below).
@@ -774,30 +776,9 @@ def _work(job):
     return split, name, kind, (img.shape[1], img.shape[0]), rows
 
 
-def _format_bbx(records) -> str:
-    out = []
-    for name, rows in records:
-        out.append(name)
-        out.append(str(len(rows)))
-        if len(rows) == 0:
-            out.append(_ZERO_LINE)
-        for r in rows:
-            out.append(" ".join(str(int(v)) for v in r))
-    return "\n".join(out) + "\n" if out else ""
-
-
 def _difficulty_indices(rows: np.ndarray) -> dict[str, list[int]]:
     s = np.minimum(rows[:, 2], rows[:, 3]) if len(rows) else np.zeros(0)
     return {k: [int(i) + 1 for i in np.nonzero(s >= v)[0]] for k, v in DIFFICULTY_MIN_SIZE.items()}
-
-
-def _format_difficulty(records) -> str:
-    out = []
-    for name, rows in records:
-        d = _difficulty_indices(rows)
-        for k in ("easy", "medium", "hard"):
-            out.append(f"{name} {k}: " + " ".join(str(i) for i in d[k]))
-    return "\n".join(out) + "\n" if out else ""
 
 
 def _prepare_root(root: Path, overwrite: bool) -> None:
@@ -814,8 +795,7 @@ def _prepare_root(root: Path, overwrite: bool) -> None:
             p = root / sub
             if p.exists():
                 shutil.rmtree(p)
-        for f in ("wider_face_train_bbx_gt.txt", "wider_face_val_bbx_gt.txt",
-                  "difficulty_easy_medium_hard.txt"):
+        for f in ("wider_face_train_bbx_gt.txt", "wider_face_val_bbx_gt.txt", DEFAULT_DIFFICULTY_NAME):
             if (split_dir / f).exists():
                 (split_dir / f).unlink()
 
@@ -894,7 +874,7 @@ def generate_wider_dataset(root: str | os.PathLike, num_train: int = 300, num_va
         recs = [(name, rows) for (sp, name, kind, _, rows) in results if sp == split]
         recs.sort(key=lambda r: (int(r[0].split("--")[0]), r[0]))
         ann = split_dir / f"wider_face_{split}_bbx_gt.txt"
-        ann.write_text(_format_bbx(recs))
+        write_gt_txt(ann, recs)
         faces = int(sum(len(r) for _, r in recs))
         kinds = [kind for (sp, _, kind, _, _) in results if sp == split]
         info = {
@@ -913,8 +893,8 @@ def generate_wider_dataset(root: str | os.PathLike, num_train: int = 300, num_va
                 info["face_min_side_px"] = {"min": int(s.min()), "median": float(np.median(s)),
                                             "max": int(s.max())}
         if split == "val":
-            diff = split_dir / "difficulty_easy_medium_hard.txt"
-            diff.write_text(_format_difficulty(recs))
+            diff = split_dir / DEFAULT_DIFFICULTY_NAME
+            write_difficulty_file(diff, [(name, _difficulty_indices(rows)) for name, rows in recs])
             counts = {k: 0 for k in DIFFICULTY_MIN_SIZE}
             for _, r in recs:
                 for k, v in _difficulty_indices(r).items():
@@ -924,42 +904,6 @@ def generate_wider_dataset(root: str | os.PathLike, num_train: int = 300, num_va
         summary[split] = info
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     return summary
-
-
-# --------------------------------------------------------------------------- readers
-def read_wider_annotations(path: str | os.PathLike) -> list[tuple[str, np.ndarray]]:
-    """Parse an official-format ``wider_face_*_bbx_gt.txt``.
-
-    Returns ``[(relative_image_path, rows)]`` with ``rows`` an ``(N, 10)`` int array;
-    the dummy line that follows a ``0`` count is consumed and not returned.
-    """
-    lines = Path(path).read_text().splitlines()
-    out = []
-    i = 0
-    while i < len(lines):
-        name = lines[i].strip()
-        i += 1
-        if not name:
-            continue
-        n = int(lines[i].strip())
-        i += 1
-        take = max(n, 1)
-        rows = [[int(float(v)) for v in lines[i + j].split()[:10]] for j in range(take)]
-        i += take
-        out.append((name, np.array(rows[:n], dtype=np.int64).reshape(-1, 10)))
-    return out
-
-
-def read_difficulty(path: str | os.PathLike) -> dict[str, dict[str, list[int]]]:
-    """Parse ``difficulty_easy_medium_hard.txt`` into ``{image: {setting: [1-based idx]}}``."""
-    out: dict[str, dict[str, list[int]]] = {}
-    for line in Path(path).read_text().splitlines():
-        if not line.strip():
-            continue
-        head, _, idx = line.partition(":")
-        name, setting = head.rsplit(" ", 1)
-        out.setdefault(name, {})[setting] = [int(v) for v in idx.split()]
-    return out
 
 
 # --------------------------------------------------------------------------- preview
@@ -973,17 +917,17 @@ def save_preview(root: str | os.PathLike, out_png: str | os.PathLike, n: int = 8
     only).  Returns the PNG path.
     """
     root = Path(root)
-    recs = read_wider_annotations(root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt")
-    by_name = dict(recs)
+    recs = read_gt_txt(root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt")
+    by_name = {r.name: r.rows for r in recs}
     if names is None:
         chosen: list[str] = []
-        crowd = [r for r in recs if r[0].startswith(EVENTS["crowd"])]
-        empty = [r for r in recs if len(r[1]) == 0]
-        portrait = [r for r in recs if r[0].startswith(EVENTS["portrait"])]
+        crowd = [r.name for r in recs if r.name.startswith(EVENTS["crowd"])]
+        empty = [r.name for r in recs if len(r.rows) == 0]
+        portrait = [r.name for r in recs if r.name.startswith(EVENTS["portrait"])]
         for group in (crowd, empty, portrait):
             if group and len(chosen) < n:
-                chosen.append(group[0][0])
-        rest = [r[0] for r in recs if r[0] not in chosen]
+                chosen.append(group[0])
+        rest = [r.name for r in recs if r.name not in chosen]
         if rest and len(chosen) < n:
             step = max(1, len(rest) // (n - len(chosen)))
             chosen += rest[::step][: n - len(chosen)]

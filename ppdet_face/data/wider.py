@@ -1,8 +1,9 @@
-"""WIDER FACE annotation parsing and the training/eval dataset.
+"""WIDER FACE annotations and the training/eval dataset.
 
-The annotation format (``wider_face_*_bbx_gt.txt``) is, per image: the relative image path,
-the face count, then one ``x y w h blur expression illumination invalid occlusion pose``
-line per face. Images with 0 faces carry one all-zero line, which is skipped.
+The annotation file (``wider_face_*_bbx_gt.txt``) is read by :func:`eval_tools.wider_format.read_gt_txt`,
+the one reader of the WIDER formats (format, and the rule for images with 0 faces, in
+:mod:`eval_tools.wider_format`); :func:`parse_wider_annotations` turns its records into the dataset's
+boxes.
 """
 import copy
 import logging
@@ -13,20 +14,21 @@ import numpy as np
 from ppdet.core.workspace import register, serializable
 from ppdet.data.source.dataset import DetDataset
 
+from eval_tools.wider_format import WiderFormatError, read_gt_txt
+
 from .image_io import BadImageError, read_image_rgb
 
 __all__ = ["AnnotationError", "parse_wider_annotations", "WIDERFaceDetDataset"]
 
 logger = logging.getLogger("ppdet_face.data")
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 
-
-class AnnotationError(ValueError):
-    """A malformed WIDER annotation file; the message names the file and line."""
+AnnotationError = WiderFormatError
+"""Earlier name of :class:`eval_tools.wider_format.WiderFormatError` (the same class), caught by
+``tools/train.py`` and users of ``ppdet_face.data``."""
 
 
 def parse_wider_annotations(path):
-    """Parse a WIDER FACE ``*_bbx_gt.txt`` file.
+    """Read a WIDER FACE ``*_bbx_gt.txt`` file into the dataset's boxes.
 
     Args:
         path (str): the annotation file.
@@ -37,49 +39,14 @@ def parse_wider_annotations(path):
         ``dropped`` (boxes with non-positive width or height, removed).
 
     Raises:
-        AnnotationError: naming ``path`` and the 1-based line of the first malformed entry.
+        WiderFormatError: (also known as ``AnnotationError``) naming ``path`` and the 1-based line
+            of the first malformed entry.
     """
-    with open(path, "r", encoding="utf-8") as f:
-        lines = [line.strip() for line in f]
-    records, dropped, i = [], 0, 0
-    while i < len(lines):
-        if not lines[i]:
-            i += 1
-            continue
-        name = lines[i]
-        if not name.lower().endswith(IMAGE_EXTS):
-            raise AnnotationError(f"{path}:{i + 1}: expected an image path, got {name!r}")
-        if i + 1 >= len(lines):
-            raise AnnotationError(f"{path}:{i + 2}: missing face count after {name!r}")
-        try:
-            count = int(lines[i + 1])
-        except ValueError:
-            raise AnnotationError(f"{path}:{i + 2}: expected the face count of {name!r}, got {lines[i + 1]!r}") from None
-        if count < 0:
-            raise AnnotationError(f"{path}:{i + 2}: negative face count {count}")
-        box_lines = max(count, 1)  # a 0-face image still has one all-zero line
-        boxes = []
-        for j in range(i + 2, i + 2 + box_lines):
-            if j >= len(lines) or lines[j].lower().endswith(IMAGE_EXTS):
-                if count == 0:  # some writers omit the all-zero line
-                    box_lines = j - (i + 2)
-                    break
-                raise AnnotationError(f"{path}:{j + 1}: {name!r} declares {count} faces but the file has fewer lines")
-            fields = lines[j].split()
-            try:
-                values = [float(v) for v in fields[:4]]
-            except ValueError:
-                raise AnnotationError(f"{path}:{j + 1}: box values must be numbers, got {lines[j]!r}") from None
-            if len(values) < 4:
-                raise AnnotationError(f"{path}:{j + 1}: expected 'x y w h ...', got {lines[j]!r}")
-            if count == 0:
-                continue
-            if values[2] <= 0 or values[3] <= 0:
-                dropped += 1
-                continue
-            boxes.append(values)
-        records.append({"name": name, "boxes": np.asarray(boxes, np.float32).reshape(-1, 4)})
-        i += 2 + box_lines
+    records, dropped = [], 0
+    for rec in read_gt_txt(path):
+        keep = (rec.boxes[:, 2] > 0) & (rec.boxes[:, 3] > 0)
+        dropped += int((~keep).sum())
+        records.append({"name": rec.name, "boxes": rec.boxes[keep].astype(np.float32).reshape(-1, 4)})
     stats = {"images": len(records), "faces": int(sum(len(r["boxes"]) for r in records)), "dropped": dropped}
     return records, stats
 

@@ -2,7 +2,7 @@
 
 Both write the official prediction folder ``<pred_dir>/<event>/<name>.txt`` (image name, box count,
 then ``left top width height score`` lines sorted by descending score) through
-:func:`eval_tools.write_pred_file`, so :func:`eval_tools.evaluate_widerface` scores them.
+:mod:`eval_tools.wider_format`, so :func:`eval_tools.evaluate_widerface` scores them.
 
 Modes (config key ``multi_scale_eval``, default ``False``; ``-o multi_scale_eval=True`` switches):
 
@@ -642,7 +642,8 @@ class WiderFacePredictor:
 # --------------------------------------------------------------------------------------------------
 @dataclass
 class WiderImage:
-    """One image of a WIDER layout: ``key`` is ``"<event>/<name>"`` (no extension)."""
+    """One image of a WIDER layout: ``key`` is ``"<event>/<name>"`` (no extension, see
+    :func:`eval_tools.wider_format.image_key`)."""
 
     key: str
     path: str
@@ -654,7 +655,13 @@ class WiderImage:
 
 def list_wider_images(dataset_dir, image_dir="WIDER_val/images",
                       anno_path="wider_face_split/wider_face_val_bbx_gt.txt"):
-    """The images of a WIDER layout, in annotation order (or sorted ``<event>/*.jpg`` without one).
+    """The images of a WIDER layout, in annotation order (or sorted ``<event>/<image>`` without one).
+
+    Args:
+        dataset_dir (str): dataset root.
+        image_dir (str): images, relative to ``dataset_dir``. Default: "WIDER_val/images".
+        anno_path (str): annotation file, relative to ``dataset_dir`` (falsy: list the folder).
+            Default: "wider_face_split/wider_face_val_bbx_gt.txt".
 
     Returns:
         ``(images, anno_file)``: a list of :class:`WiderImage` and the annotation file used
@@ -666,20 +673,21 @@ def list_wider_images(dataset_dir, image_dir="WIDER_val/images",
     Raises:
         FileNotFoundError: a missing image folder, or none of the annotated images exists
             (a wrong ``dataset_dir`` / ``image_dir``).
-        ValueError: a malformed annotation file, or no image at all.
+        ValueError: a malformed annotation file (:class:`eval_tools.wider_format.WiderFormatError`,
+            also for an image path without event folder), or no image at all.
+
+    Images in the folder are those with an extension of
+    :data:`eval_tools.wider_format.IMAGE_EXTENSIONS` (any case).
     """
-    from ..data.wider import IMAGE_EXTS, parse_wider_annotations
+    from eval_tools.wider_format import image_key, is_image_name, read_gt_txt
 
     root = os.path.join(dataset_dir, image_dir)
     anno = os.path.join(dataset_dir, anno_path) if anno_path else None
     images = []
     if anno and os.path.isfile(anno):
-        records, _ = parse_wider_annotations(anno)
-        for rec in records:
-            name = rec["name"].replace("\\", "/")
-            path = os.path.join(root, name)
-            event = name.split("/")[-2] if "/" in name else ""
-            images.append(WiderImage(f"{event}/{os.path.splitext(os.path.basename(name))[0]}", path))
+        for rec in read_gt_txt(anno):
+            key = image_key(rec.name, f"{anno}:{rec.line}")
+            images.append(WiderImage(key, os.path.join(root, rec.name.replace("\\", "/"))))
         if images and not any(os.path.isfile(im.path) for im in images):
             raise FileNotFoundError(f"none of the {len(images)} images listed in {anno} exists under {root} "
                                     f"(first: {images[0].path})")
@@ -692,8 +700,8 @@ def list_wider_images(dataset_dir, image_dir="WIDER_val/images",
             if not os.path.isdir(folder):
                 continue
             for fname in sorted(os.listdir(folder)):
-                if fname.lower().endswith(IMAGE_EXTS):
-                    images.append(WiderImage(f"{event}/{os.path.splitext(fname)[0]}", os.path.join(folder, fname)))
+                if is_image_name(fname):
+                    images.append(WiderImage(image_key(f"{event}/{fname}"), os.path.join(folder, fname)))
     if not images:
         raise ValueError(f"no images found under {root}")
     return images, anno
@@ -742,7 +750,7 @@ def predict_widerface(predictor, images, pred_dir, multi_scale=False, progress=T
     """
     import sys
 
-    from eval_tools import write_pred_file
+    from eval_tools.wider_format import pred_file_path, write_pred_file
 
     from ..data.image_io import BadImageError, read_image_rgb
 
@@ -758,8 +766,7 @@ def predict_widerface(predictor, images, pred_dir, multi_scale=False, progress=T
     try:
         for item in images:
             t0 = time.perf_counter()
-            event, name = item.key.split("/", 1)
-            out_file = os.path.join(pred_dir, event, f"{name}.txt")
+            out_file = pred_file_path(pred_dir, item.key)
             try:
                 rgb = read_image_rgb(item.path)
             except BadImageError as exc:

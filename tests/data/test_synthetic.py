@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
+from eval_tools.wider_format import image_key, read_difficulty_file, read_gt_txt
 from ppdet_face.data import synthetic as syn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +29,16 @@ SUBSET = SHARED / "data" / "wider_face_val_subset"
 
 N_TRAIN, N_VAL = 6, 4
 DIFF_LINE = re.compile(r"^(\S+\.jpg) (easy|medium|hard): ((?:\d+ )*\d+)?$")
+
+
+def _read_gt(path: Path) -> list[tuple[str, np.ndarray]]:
+    """``[(image path, int64 [N, 10] rows)]`` through the one WIDER reader."""
+    return [(r.name, r.rows.astype(np.int64)) for r in read_gt_txt(path)]
+
+
+def _read_difficulty(path: Path) -> dict[str, dict[str, list[int]]]:
+    """``{"<event>/<name>": {setting: [1-based indices]}}`` through the one WIDER reader."""
+    return {key: {s: idx.tolist() for s, idx in d.items()} for key, d in read_difficulty_file(path).items()}
 
 
 def _generate(root: Path, seed: int = 0) -> dict:
@@ -115,7 +126,7 @@ def test_annotations_parse_back(dataset, split):
     assert zero_quirk >= 1, "no 0-face image with the official dummy line"
     assert crowd >= 1, "no crowd image with >= 30 faces"
     # the module's own reader agrees with the strict parser
-    mine = syn.read_wider_annotations(root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt")
+    mine = _read_gt(root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt")
     assert [m[0] for m in mine] == [r[0] for r in recs]
     for (_, rows_a), (_, _, rows_b, _) in zip(mine, recs):
         np.testing.assert_array_equal(rows_a, rows_b)
@@ -123,7 +134,7 @@ def test_annotations_parse_back(dataset, split):
 
 def test_face_boxes_look_like_wider(dataset):
     root, _, _ = dataset
-    rows = np.concatenate([r for _, r in syn.read_wider_annotations(
+    rows = np.concatenate([r for _, r in _read_gt(
         root / "wider_face_split" / "wider_face_train_bbx_gt.txt") if len(r)])
     ratio = rows[:, 3] / rows[:, 2]
     assert 1.1 <= np.median(ratio) <= 1.3            # box height ~ 1.2 x width
@@ -151,7 +162,7 @@ def test_box_is_tight_around_the_face_ellipse(a, b, theta):
 def test_faces_fill_their_boxes(dataset):
     """The middle third of every face box (>= 40 px) is face, not background clutter."""
     root, _, _ = dataset
-    recs = syn.read_wider_annotations(root / "wider_face_split" / "wider_face_val_bbx_gt.txt")
+    recs = _read_gt(root / "wider_face_split" / "wider_face_val_bbx_gt.txt")
     checked = 0
     for name, rows in recs:
         img = cv2.imread(str(root / "WIDER_val" / "images" / name)).astype(np.float32)
@@ -166,7 +177,7 @@ def test_faces_fill_their_boxes(dataset):
 
 def test_difficulty_file(dataset):
     root, summary, _ = dataset
-    recs = dict(syn.read_wider_annotations(root / "wider_face_split" / "wider_face_val_bbx_gt.txt"))
+    recs = dict(_read_gt(root / "wider_face_split" / "wider_face_val_bbx_gt.txt"))
     text = (root / "wider_face_split" / "difficulty_easy_medium_hard.txt").read_text()
     assert text.endswith("\n")
     lines = text.splitlines()
@@ -179,10 +190,10 @@ def test_difficulty_file(dataset):
         assert m[0].group(1) == m[1].group(1) == m[2].group(1)
         names.append(m[0].group(1))
     assert sorted(names) == sorted(recs)
-    diff = syn.read_difficulty(root / "wider_face_split" / "difficulty_easy_medium_hard.txt")
+    diff = _read_difficulty(root / "wider_face_split" / "difficulty_easy_medium_hard.txt")
     totals = {"easy": 0, "medium": 0, "hard": 0}
     for name, rows in recs.items():
-        d = diff[name]
+        d = diff[image_key(name)]
         n = len(rows)
         for k, idx in d.items():
             assert idx == sorted(set(idx)) and all(1 <= i <= n for i in idx), (name, k, idx)
@@ -201,11 +212,11 @@ def test_difficulty_format_matches_official_subset(dataset):
         pytest.skip(f"shared WIDER val subset not found at {SUBSET} (set PPDET_FACE_SHARED)")
     for ln in official.read_text().splitlines():
         assert DIFF_LINE.match(ln), ln          # the regex used above accepts the official file
-    d = syn.read_difficulty(official)
+    d = _read_difficulty(official)
     assert sum(len(v["easy"]) for v in d.values()) == 20
     assert sum(len(v["medium"]) for v in d.values()) == 60
     assert sum(len(v["hard"]) for v in d.values()) == 474
-    gt = syn.read_wider_annotations(SUBSET / "wider_face_split" / "wider_face_val_bbx_gt.txt")
+    gt = _read_gt(SUBSET / "wider_face_split" / "wider_face_val_bbx_gt.txt")
     assert len(gt) == 9 and sum(len(r) for _, r in gt) == 504
 
 
@@ -231,7 +242,7 @@ def test_regenerating_replaces_previous_dataset(tmp_path):
     syn.generate_wider_dataset(root, num_train=5, num_val=4, seed=0, progress=False)
     syn.generate_wider_dataset(root, num_train=4, num_val=4, seed=2, progress=False)
     assert len(list((root / "WIDER_train" / "images").glob("*/*.jpg"))) == 4
-    assert len(syn.read_wider_annotations(
+    assert len(_read_gt(
         root / "wider_face_split" / "wider_face_train_bbx_gt.txt")) == 4
 
 

@@ -383,6 +383,46 @@ def test_empty_and_unreadable_files_are_deploy_errors(tmp_path):
         decode_image(b"")
 
 
+def test_image_extensions_are_the_packages_copy():
+    """deploy keeps its own IMAGE_EXTS (it may not import eval_tools): the same as eval_tools' tuple."""
+    from deploy.python.infer import IMAGE_EXTS
+    from eval_tools.wider_format import IMAGE_EXTENSIONS
+
+    assert IMAGE_EXTS == IMAGE_EXTENSIONS
+
+
+def test_image_dir_recurses_into_subfolders_in_sorted_order(tmp_path):
+    from deploy.python.infer import _collect_images, _output_path, parse_args
+
+    folder = tmp_path / "images"
+    names = ["10--People/b.jpg", "0--Parade/z.PNG", "0--Parade/a.jpg", "top.bmp", "0--Parade/deep/x.jpeg",
+             "0--Parade/notes.txt", ".hidden/h.jpg", "0--Parade/.a.jpg"]
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"x")
+    args = parse_args(["--model_dir", "m", "--image_dir", str(folder), "--output_dir", str(tmp_path / "out")])
+    found = _collect_images(args)
+    assert [os.path.relpath(f, folder) for f in found] == [
+        "0--Parade/a.jpg", "0--Parade/deep/x.jpeg", "0--Parade/z.PNG", "10--People/b.jpg", "top.bmp"]
+    assert _collect_images(args) == found  # deterministic
+    # visualised images keep their subfolder, so equal names in two events do not overwrite each other
+    assert _output_path(found[0], args) == str(tmp_path / "out" / "0--Parade" / "a.jpg")
+    args.image_file = str(tmp_path / "elsewhere.jpg")
+    assert _output_path(args.image_file, args) == str(tmp_path / "out" / "elsewhere.jpg")
+
+
+def test_image_dir_finds_the_200_real_wider_val_images(shared):
+    from deploy.python.infer import _collect_images, parse_args
+
+    folder = shared / "data" / "wider_face_real" / "WIDER_val" / "images"
+    if not folder.is_dir():
+        pytest.skip(f"real WIDER val images not found at {folder} (set PPDET_FACE_SHARED)")
+    found = _collect_images(parse_args(["--model_dir", "m", "--image_dir", str(folder)]))
+    assert len(found) == 200
+    assert found == sorted(found, key=lambda f: os.path.relpath(f, folder).split(os.sep))
+    assert all(os.path.dirname(os.path.relpath(f, folder)) for f in found)  # all in event subfolders
+
+
 def test_cli_on_the_real_shared_images_saves_json_and_pictures(dynamic_export, shared, tmp_path):
     """The 9 WIDER val images and the dlib photos of ../shared/data through the CLI, batch 2."""
     files = sorted(shared.glob("data/wider_face_val_subset/WIDER_val/images/*/*.jpg")) + \

@@ -1,4 +1,5 @@
-"""Prediction / ground-truth readers, the shared 9-image subset, and the command line."""
+"""Ground-truth loading, the shared 9-image subset, and the command line (the file formats
+themselves: test_wider_format.py)."""
 from __future__ import annotations
 
 import json
@@ -12,47 +13,15 @@ import pytest
 from eval_tools import (
     SETTINGS,
     GroundTruthError,
-    PredictionFormatError,
     evaluate_widerface,
     load_ground_truth,
     load_gt_txt,
     read_difficulty_file,
-    read_pred_file,
     write_predictions,
 )
 from eval_tools.evaluate import main as cli_main
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-# ------------------------------------------------------------------------------------------------
-# Prediction files
-# ------------------------------------------------------------------------------------------------
-def test_read_pred_file_official_format(tmp_path):
-    f = tmp_path / "x.txt"
-    f.write_text("0_Parade_marchingband_1_465.jpg\n3\n"
-                 "10 20 30 40 0.9\n"
-                 "1.5 2.5 3.5 4.5 0.25 99 98\n"  # extra columns (e.g. landmarks) are ignored
-                 "0 0 5 5 0.1\r\n\n")
-    boxes = read_pred_file(f)
-    assert boxes.shape == (3, 5)
-    assert boxes[1].tolist() == [1.5, 2.5, 3.5, 4.5, 0.25]
-    assert boxes[2, 4] == 0.1
-
-
-@pytest.mark.parametrize("content,match", [
-    ("a.jpg\nthree\n1 2 3 4 0.5\n", "box count"),
-    ("a.jpg\n2\n1 2 3 4 0.5\n", "declares 2 boxes"),
-    ("a.jpg\n1\n1 2 3 4\n", "left top width height score"),
-    ("a.jpg\n1\n1 2 3 4 nan\n", "non-finite"),
-    ("a.jpg\n\n1 2 3 4 0.5\n", "box count on line 2"),
-])
-def test_read_pred_file_errors_are_clear(tmp_path, content, match):
-    f = tmp_path / "bad.txt"
-    f.write_text(content)
-    with pytest.raises(PredictionFormatError, match=match) as info:
-        read_pred_file(f)
-    assert str(f) in str(info.value)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -203,12 +172,3 @@ def test_cli_runs_as_script(wider_subset_dir, tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("evaluate.py: error: ground truth")
-
-
-def test_blank_line_inside_boxes_is_caught(tmp_path):
-    f = tmp_path / "x.txt"
-    f.write_text("a.jpg\n2\n1 2 3 4 0.5\n\n5 6 7 8 0.4\n")
-    with pytest.raises(PredictionFormatError, match="declares 2 boxes but has 1"):
-        read_pred_file(f)
-    f.write_text("a.jpg\n12.0\n" + "1 2 3 4 0.5\n" * 12)
-    assert read_pred_file(f).shape == (12, 5)
