@@ -61,7 +61,7 @@ def export_dynamic(out_dir):
     from ppdet.core.workspace import create
 
     from ppdet_face.engine import load_config
-    from ppdet_face.engine.export import export_model, init_random_weights
+    from ppdet_face.export import export_model, init_random_weights
 
     cfg = load_config(str(REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
     model = create(cfg.architecture)

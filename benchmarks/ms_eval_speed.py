@@ -8,7 +8,7 @@ affects both alike. Per image:
 * **stock**: ``ppdet.metrics.widerface_utils.face_eval_run(model, ..., multi_scale=True)`` on a
   one-image ground-truth list: read, ``get_shrink``, ``detect_face`` + ``flip_test`` +
   ``multi_scale_test`` + ``multi_scale_test_pyramid``, ``bbox_vote``, write the ``.txt``.
-* **ours**: :func:`ppdet_face.engine.widerface_eval.predict_widerface` with ``multi_scale=True``:
+* **ours**: :func:`ppdet_face.evaluation.predict_widerface` with ``multi_scale=True``:
   read, the same recipe, write the ``.txt`` (official format through eval_tools).
 
 Fixes applied to the stock path, inside this script only (site-packages are untouched):
@@ -62,7 +62,7 @@ def default_data() -> Path:
 
 def _patch_stock(wu, mean, std, is_scale):
     """The minimal, local fixes of the stock module (see the module doc)."""
-    from ppdet_face.engine.widerface_eval import normalize_image
+    from ppdet_face.evaluation import normalize_image
 
     wu.face_img_process = lambda image, *a, **k: normalize_image(image, mean, std, is_scale)[np.newaxis]
     if not hasattr(np, "row_stack"):
@@ -134,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     from eval_tools import SETTINGS, evaluate_widerface, load_ground_truth
     from eval_tools.wider_format import write_gt_txt
     from ppdet_face.engine import load_config, setup_device
-    from ppdet_face.engine.widerface_eval import (WiderFacePredictor, list_wider_images, normalization_from_config,
-                                                  predict_widerface, to_wider_boxes)
+    from eval_tools.boxes import corners_to_wider
+    from ppdet_face import config_keys
+    from ppdet_face.data.preprocess import normalization
+    from ppdet_face.evaluation import WiderFacePredictor, list_wider_images, predict_widerface
 
     cfg = load_config(args.config)
     setup_device(cfg)
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         model = create(cfg.architecture)
         weights_note = "random init (paddle.seed(0)): AP is meaningless, timings and box agreement are real"
     model.eval()
-    mean, std, is_scale = normalization_from_config(cfg)
+    mean, std, is_scale = normalization(cfg, "EvalReader")
     captured, stock_passes = _patch_stock(wu, mean, std, is_scale)
 
     try:
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
           f"Paddle {paddle.__version__}, NumPy {np.__version__}, load average {os.getloadavg()[0]:.1f}")
 
     t0 = time.perf_counter()
-    threads = args.threads or int(cfg.get("cpu_threads", 0) or 0) or cores
+    threads = args.threads or config_keys.get(cfg, "cpu_threads") or cores
     predictor = WiderFacePredictor(model, mean, std, is_scale, backend=args.backend, num_threads=threads)
     setup = time.perf_counter() - t0
     warm = predictor.warmup(multi_scale=True)
@@ -209,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 (t_stock, n_stock), (t_ours, n_ours) = run_stock(), run_ours()
             else:
                 (t_ours, n_ours), (t_stock, n_stock) = run_ours(), run_stock()
-            ref = to_wider_boxes(captured[item.key])  # same conversion as ours: float32 l, t, w, h, score
+            ref = corners_to_wider(captured[item.key])  # same conversion as ours: float32 l, t, w, h, score
             got = ours_preds[item.key]
             same = ref.shape == got.shape and np.array_equal(ref, got)
             agree = "identical" if same else f"{100 * _match_share(_corners(ref), _corners(got)):.1f}% matched"
@@ -218,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                          agree))
             print(f"  [{i + 1}/{len(images)}] {item.key}: stock {t_stock:.2f} s, ours {t_ours:.2f} s", flush=True)
 
-    stock_preds = {k: to_wider_boxes(v) for k, v in captured.items()}
+    stock_preds = {k: corners_to_wider(v) for k, v in captured.items()}
     ap_stock = evaluate_widerface(stock_preds, gt)
     ap_ours = evaluate_widerface(ours_preds, gt)
 

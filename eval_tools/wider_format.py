@@ -2,7 +2,7 @@
 
 Used by the dataset (:mod:`ppdet_face.data.wider`), the evaluator (:mod:`eval_tools.widerface`),
 the synthetic generator (:mod:`ppdet_face.data.synthetic`) and image listing
-(:func:`ppdet_face.engine.widerface_eval.list_wider_images`). Every malformed file raises
+(:func:`ppdet_face.evaluation.list_wider_images`). Every malformed file raises
 :class:`WiderFormatError` naming ``file:line``.
 
 **Ground truth** (``wider_face_*_bbx_gt.txt``), per image: the image path ``<event>/<file>.jpg``

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .boxes import xywh_to_corners
 from .box_overlaps import Backend, get_backend
 from .wider_format import (
     DEFAULT_DIFFICULTY_NAME,
@@ -347,14 +348,6 @@ def norm_score(preds: Sequence[np.ndarray]) -> list[np.ndarray]:
             q[:, 4] = (q[:, 4] - min_score) / diff if diff > 0 else 1.0
         out.append(q)
     return out
-
-
-def xywh_to_corners(boxes: np.ndarray) -> np.ndarray:
-    """``x y w h`` -> ``x1 y1 x2 y2`` with the official ``x2 = x + w``, ``y2 = y + h``."""
-    b = np.array(np.asarray(boxes, dtype=np.float64)[:, :4], copy=True)
-    b[:, 2] = b[:, 0] + b[:, 2]
-    b[:, 3] = b[:, 1] + b[:, 3]
-    return b
 
 
 def match_predictions(pred: np.ndarray, gt_boxes: np.ndarray, iou_thresh: float = IOU_THRESH,

@@ -71,14 +71,14 @@ def _dataset_paths(cfg, dataset_dir):
 
 def main(argv=None):
     args = parse_args(argv)
+    from ppdet_face import config_keys
     from ppdet_face.engine import ConfigError, load_config, setup_device
-    from ppdet_face.engine.widerface_eval import (WiderFacePredictor, list_wider_images, multi_scale_eval_enabled,
-                                                  predict_widerface)
+    from ppdet_face.evaluation import WiderFacePredictor, list_wider_images, predict_widerface
 
     try:
         cfg = load_config(args.config, args.opt)
         setup_device(cfg)
-        multi_scale = multi_scale_eval_enabled(cfg)
+        multi_scale = config_keys.get(cfg, "multi_scale_eval")
     except (ConfigError, ValueError) as exc:
         _fail(exc)
     root, image_dir, anno_path = _dataset_paths(cfg, args.dataset_dir)

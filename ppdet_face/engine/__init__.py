@@ -1,6 +1,5 @@
-"""Training/eval engine glue: config loading and the trainer."""
+"""Training glue: config loading, the trainer, the strict weight loader."""
 from .config import ConfigError, load_config, parse_overrides, setup_device
-from .trainer import FaceTrainer, NonFiniteLossError, WiderFaceAPMetric, detections_to_wider
+from .trainer import FaceTrainer, NonFiniteLossError
 
-__all__ = ["ConfigError", "load_config", "parse_overrides", "setup_device", "FaceTrainer", "NonFiniteLossError", "WiderFaceAPMetric",
-           "detections_to_wider"]
+__all__ = ["ConfigError", "load_config", "parse_overrides", "setup_device", "FaceTrainer", "NonFiniteLossError"]

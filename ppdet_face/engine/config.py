@@ -6,39 +6,17 @@ import re
 
 import yaml
 
-__all__ = ["ConfigError", "TOP_LEVEL_KEYS", "load_config", "parse_overrides", "reset_global_config", "setup_device", "validate_config"]
+from .. import config_keys
+from ..config_keys import TOP_LEVEL_KEYS, ConfigError
+
+__all__ = ["ConfigError", "TOP_LEVEL_KEYS", "load_config", "parse_overrides", "reset_global_config", "setup_device",
+           "validate_config"]
 
 # Python object tags execute code under yaml.Loader (which ppdet uses); we refuse them up front.
 _UNSAFE_TAG = re.compile(r"!!python/|!python/")
 
 
 _YAML11_MISSED_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
-
-
-#: Lower-case top-level keys a config may set: what PaddleDetection 2.6's trainer, tools and
-#: readers read at the top level, and ours (``ppdet_face``). Component sections (capitalised,
-#: registered) are checked separately. A key outside this set is a typo until proven otherwise
-#: (``snapshot_epcoh: 5`` would otherwise be ignored in silence); add new keys here.
-TOP_LEVEL_KEYS = frozenset((
-    # ppdet: model, weights, run
-    "architecture", "pretrain_weights", "weights", "metric", "num_classes", "epoch", "log_iter", "save_dir",
-    "snapshot_epoch", "worker_num", "filename", "yml", "use_gpu", "use_xpu", "use_mlu", "use_npu", "use_gcu",
-    "find_unused_parameters", "log_ranks", "print_flops", "print_params", "profiler_options", "norm_type",
-    # ppdet: EMA, AMP, logging
-    "use_ema", "ema_decay", "ema_decay_type", "ema_filter_no_grad", "ema_black_list", "ema_start_iters",
-    "use_simple_ema", "cycle_epoch", "amp", "amp_level", "init_loss_scaling", "custom_black_list",
-    "custom_white_list", "master_grad", "use_vdl", "vdl_log_dir", "use_wandb", "wandb",
-    # ppdet: eval / export / slim
-    "save_prediction_only", "output_eval", "classwise", "map_type", "infer_img", "label_list", "export",
-    "export_onnx", "export_eb", "fuse_normalize", "to_static", "min_subgraph_size", "slim", "slim_type",
-    "unstructured_prune", "fleet",
-    # ppdet_face
-    "cpu_threads", "multi_scale_eval", "eval_backend", "eval_max_side", "difficulty_file", "loss_explosion_factor",
-))
-
-
-class ConfigError(ValueError):
-    """A config or override the user must fix; the message says what and where."""
 
 
 def _check_tags(path, seen=None):
@@ -200,7 +178,7 @@ def validate_config(cfg):
         if re.fullmatch(r"[a-z_][a-z0-9_]*", key) and key not in TOP_LEVEL_KEYS and key not in registered \
                 and not key.startswith("_"):
             raise ConfigError(f"unknown top-level key {key!r}{_suggest(key, TOP_LEVEL_KEYS)} (known keys are "
-                              "listed in ppdet_face/engine/config.py: TOP_LEVEL_KEYS)")
+                              "declared in ppdet_face/config_keys.py)")
     for name in registered:
         section = cfg[name]
         if not dict(section):
@@ -277,7 +255,7 @@ def setup_device(cfg):
                           "(install paddlepaddle-gpu, or run with -o use_gpu=false)")
     device = "gpu" if want_gpu else "cpu"
     paddle.set_device(device)
-    threads = int(cfg.get("cpu_threads", 0) or 0)
+    threads = config_keys.get(cfg, "cpu_threads")
     if device == "cpu" and threads > 0:
         paddle.set_flags({"FLAGS_paddle_num_threads": threads})
     return device

@@ -1,4 +1,4 @@
-"""PaddleDetection's Trainer with our WIDER FACE metric and distributed set-up."""
+"""PaddleDetection's Trainer with our WIDER FACE metric, loss guards and data-reader error reporting."""
 import collections
 import os
 import time
@@ -6,73 +6,14 @@ import time
 import numpy as np
 from ppdet.engine import Trainer
 from ppdet.engine.callbacks import Callback, ComposeCallback
-from ppdet.metrics import Metric
 
-from .. import compat
+from .. import compat, config_keys
+from ..evaluation import WiderFaceAPMetric, WiderFacePredictor, list_wider_images, predict_widerface
 from ..utils.logging import get_logger
 
-__all__ = ["FaceTrainer", "WiderFaceAPMetric", "NonFiniteLossError", "NonFiniteLossGuard", "DataReaderError",
-           "detections_to_wider"]
+__all__ = ["FaceTrainer", "NonFiniteLossError", "NonFiniteLossGuard", "DataReaderError"]
 
 logger = get_logger(__name__)
-
-
-def detections_to_wider(bbox, bbox_num):
-    """Split ppdet's ``[N, 6]`` output by image into ``[n_i, 5]`` arrays of ``x, y, w, h, score``,
-    sorted by descending score (the official WIDER prediction order)."""
-    bbox = np.asarray(bbox, np.float32).reshape(-1, 6)
-    out, start = [], 0
-    for n in np.asarray(bbox_num).reshape(-1).astype(int):
-        det = bbox[start:start + n]
-        start += n
-        xywh = np.stack([det[:, 2], det[:, 3], det[:, 4] - det[:, 2], det[:, 5] - det[:, 3], det[:, 1]], axis=1)
-        out.append(xywh[np.argsort(-xywh[:, 4], kind="stable")])
-    return out
-
-
-class WiderFaceAPMetric(Metric):
-    """Easy / medium / hard AP of the WIDER protocol over an eval dataset in WIDER layout.
-
-    Args:
-        dataset (WIDERFaceDetDataset): the eval dataset (gives image names and the gt file).
-        difficulty_file (str|None): per-image easy/medium/hard face indices; default: the
-            ``difficulty_easy_medium_hard.txt`` beside the gt file.
-
-    ``get_results()`` returns ``{'bbox': [mean AP], 'easy': .., 'medium': .., 'hard': ..}``;
-    the trainer keeps ``best_model`` by the mean.
-    """
-
-    def __init__(self, dataset, difficulty_file=None):
-        self.dataset = dataset
-        self.gt_file = dataset.get_anno()
-        self.difficulty_file = difficulty_file
-        self.reset()
-
-    def reset(self):
-        self.preds = {}
-        self.results = {}
-
-    def set_predictions(self, predictions):
-        """Predictions ``{"<event>/<name>": [K, 5] left, top, width, height, score}`` to score."""
-        self.preds = dict(predictions)
-
-    def update(self, inputs, outputs):
-        raise NotImplementedError("WiderFaceAPMetric is fed by FaceTrainer through set_predictions() "
-                                  "(the tools/eval.py prediction code), not per batch")
-
-    def accumulate(self):
-        from eval_tools import evaluate_widerface
-
-        result = evaluate_widerface(self.preds, self.gt_file, difficulty=self.difficulty_file)
-        self.results = {k: float(result.ap[k]) for k in ("easy", "medium", "hard")}
-        self.results["bbox"] = [float(np.mean([self.results[k] for k in ("easy", "medium", "hard")]))]
-
-    def log(self):
-        r = self.results
-        logger.info("WIDER AP  easy %.4f  medium %.4f  hard %.4f", r["easy"], r["medium"], r["hard"])
-
-    def get_results(self):
-        return self.results
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -95,14 +36,15 @@ class NonFiniteLossGuard(Callback):
 
     Args:
         model: the trainer (``cfg.save_dir`` / ``cfg.filename`` name the checkpoint folder).
-        explosion_factor (float): 0 disables the explosion check. Default: 100 (config key
-            ``loss_explosion_factor``).
+        explosion_factor (float): 0 disables the explosion check. Default: the config key
+            ``loss_explosion_factor``'s (:mod:`ppdet_face.config_keys`).
         patience (int): exploding iterations in a row that stop training. Default: 3.
         window (int): good iterations the median is taken over. Default: 100.
         warmup (int): good iterations needed before the explosion check starts. Default: 20.
     """
 
-    def __init__(self, model, explosion_factor=100.0, patience=3, window=100, warmup=20):
+    def __init__(self, model, explosion_factor=config_keys.KEYS["loss_explosion_factor"].default, patience=3,
+                 window=100, warmup=20):
         super().__init__(model)
         if explosion_factor < 0:
             raise ValueError(f"loss_explosion_factor must be >= 0 (0: off), got {explosion_factor}")
@@ -208,7 +150,7 @@ class FaceTrainer(Trainer):
             dataset = self.cfg["EvalDataset"]
             if not dataset.roidbs:
                 dataset.parse_dataset()
-            self._metrics = [WiderFaceAPMetric(dataset, self.cfg.get("difficulty_file"))]
+            self._metrics = [WiderFaceAPMetric(dataset, config_keys.get(self.cfg, "difficulty_file"))]
             return
         super()._init_metrics(validate=validate)
 
@@ -217,8 +159,6 @@ class FaceTrainer(Trainer):
         by ``multi_scale_eval``), then the official-protocol AP; other metrics use ppdet's loop."""
         if not (self._metrics and isinstance(self._metrics[0], WiderFaceAPMetric)):
             return super()._eval_with_loader(loader)
-        from .widerface_eval import WiderFacePredictor, list_wider_images, multi_scale_eval_enabled, predict_widerface
-
         tic = time.time()
         self._compose_callback.on_epoch_begin(self.status)
         self.status["mode"] = "eval"
@@ -228,7 +168,7 @@ class FaceTrainer(Trainer):
         images, _ = list_wider_images(dataset.dataset_dir, dataset.image_dir, dataset.anno_path)
         predictor = WiderFacePredictor.from_config(self.cfg, model, backend="dygraph")
         pred_dir = os.path.join(self.cfg.save_dir, self.cfg.filename, "eval_pred")
-        run = predict_widerface(predictor, images, pred_dir, multi_scale=multi_scale_eval_enabled(self.cfg),
+        run = predict_widerface(predictor, images, pred_dir, multi_scale=config_keys.get(self.cfg, "multi_scale_eval"),
                                 progress=False)
         metric = self._metrics[0]
         metric.set_predictions(run.predictions)
@@ -245,7 +185,6 @@ class FaceTrainer(Trainer):
             self._callbacks = [c for c in self._callbacks if type(c).__name__ != "WiferFaceEval"]
             self._compose_callback = ComposeCallback(self._callbacks)
         elif self.mode == "train":
-            guard = {"explosion_factor": float(self.cfg["loss_explosion_factor"])} \
-                if "loss_explosion_factor" in self.cfg else {}  # else the guard's default
-            self._callbacks += [NonFiniteLossGuard(self, **guard), BadImageReport(self)]
+            factor = config_keys.get(self.cfg, "loss_explosion_factor")
+            self._callbacks += [NonFiniteLossGuard(self, explosion_factor=factor), BadImageReport(self)]
             self._compose_callback = ComposeCallback(self._callbacks)

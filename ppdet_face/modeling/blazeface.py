@@ -1,38 +1,36 @@
 """The BlazeFace detector architecture (backbone -> optional neck -> face head)."""
 from ppdet.core.workspace import create, register
-from ppdet.modeling.architectures.meta_arch import BaseArch
+
+from .detector import FaceDetector
 
 __all__ = ["BlazeFaceDetector"]
 
 
 @register
-class BlazeFaceDetector(BaseArch):
+class BlazeFaceDetector(FaceDetector):
     """BlazeFace / BlazeFace-FPN-SSH (https://arxiv.org/abs/1907.05047).
 
     Channel counts flow from component to component through ``out_shape`` in
-    :meth:`from_config`; the YAML never repeats them.
+    :meth:`from_config`; the YAML never repeats them. Geometry, decode and NMS: see
+    :class:`~ppdet_face.modeling.detector.FaceDetector`.
 
     Args:
         backbone (nn.Layer): e.g. ``BlazeFaceBackbone``.
-        neck (nn.Layer|None): e.g. ``BlazeFaceNeck``; ``None`` feeds the backbone to the head.
         blaze_head (nn.Layer): ``BlazeFaceHead``.
-        loss (nn.Layer): ``BlazeFaceSSDLoss``.
-        post_process (object): ``BlazeFacePostProcess``.
+        neck (nn.Layer|None): e.g. ``BlazeFaceNeck``; ``None`` feeds the backbone to the head.
+            Default: None.
+        loss (nn.Layer): ``BlazeFaceSSDLoss``. Default: "BlazeFaceSSDLoss".
+        post_process (object): ``BlazeFacePostProcess``. Default: "BlazeFacePostProcess".
 
     In training, ``forward(inputs)`` returns the loss dict (``loss``, ``loss_loc``,
     ``loss_conf``, ``num_pos``); in eval, ``{'bbox': [N, 6], 'bbox_num': [B]}``.
     """
 
-    __category__ = "architecture"
-    __inject__ = ["loss", "post_process"]
+    head_attr = "blaze_head"  # PaddleDetection's parameter names (blaze_head.*): checkpoints load both ways
 
     def __init__(self, backbone, blaze_head, neck=None, loss="BlazeFaceSSDLoss", post_process="BlazeFacePostProcess"):
-        super().__init__()
-        self.backbone = backbone
-        self.neck = neck
+        super().__init__(backbone, neck=neck, loss=loss, post_process=post_process)
         self.blaze_head = blaze_head
-        self.loss = loss
-        self.post_process = post_process
 
     @classmethod
     def from_config(cls, cfg, *args, **kwargs):
@@ -44,25 +42,3 @@ class BlazeFaceDetector(BaseArch):
             shape = neck.out_shape
         blaze_head = create(cfg["blaze_head"], input_shape=shape)
         return {"backbone": backbone, "neck": neck, "blaze_head": blaze_head}
-
-    def head_outputs(self, image):
-        """Raw head outputs for an image batch: ``(deltas, logits, anchors)`` per level."""
-        feats = self.backbone({"image": image})
-        if self.neck is not None:
-            feats = self.neck(feats)
-        return self.blaze_head(feats, image)
-
-    def _forward(self):
-        image = self.inputs["image"]
-        deltas, logits, anchors = self.head_outputs(image)
-        if self.training:
-            return self.loss(deltas, logits, self.inputs["gt_bbox"], self.inputs["gt_class"], anchors)
-        bbox, bbox_num = self.post_process(deltas, logits, anchors, image, self.inputs["scale_factor"],
-                                           self.inputs.get("im_shape"))
-        return {"bbox": bbox, "bbox_num": bbox_num}
-
-    def get_loss(self):
-        return self._forward()
-
-    def get_pred(self):
-        return self._forward()

@@ -1,28 +1,59 @@
-"""Box decoding and NMS for the face head, traceable under ``to_static(full_graph=True)``."""
+"""Box decoding, NMS and clipping for SSD-style face heads, traceable under ``to_static(full_graph=True)``.
+
+With the default ``clip: after_nms`` the result equals PaddleDetection's ``BBoxPostProcess`` (``SSDBox``
+decode, ``MultiClassNMS``, then ``get_pred``'s clip to the original image) on the same head outputs,
+except that boxes left without area by the clip are dropped instead of being labelled -1, and an image
+without detections has no rows instead of upstream's placeholder box (tests/modeling/test_post_process_parity.py).
+"""
 import paddle
 import paddle.nn.functional as F
 from ppdet.core.workspace import register, serializable
 
-__all__ = ["BlazeFacePostProcess", "decode_boxes"]
+__all__ = ["BlazeFacePostProcess", "CLIP_MODES", "decode_boxes"]
+
+#: Where boxes are clipped to the original image: ``after_nms`` (PaddleDetection's order),
+#: ``before_nms`` (clip, give zero-area boxes score 0, then NMS), ``none``.
+CLIP_MODES = ("after_nms", "before_nms", "none")
 
 
 def decode_boxes(deltas, anchors, variances):
-    """Inverse of the SSD encoding: ``deltas`` [B, A, 4] w.r.t. ``anchors`` [A, 4] -> x1, y1, x2, y2."""
-    aw = anchors[:, 2] - anchors[:, 0]
-    ah = anchors[:, 3] - anchors[:, 1]
-    ax = anchors[:, 0] + 0.5 * aw
-    ay = anchors[:, 1] + 0.5 * ah
-    cx = ax + deltas[..., 0] * variances[0] * aw
-    cy = ay + deltas[..., 1] * variances[1] * ah
-    w = paddle.exp(deltas[..., 2] * variances[2]) * aw
-    h = paddle.exp(deltas[..., 3] * variances[3]) * ah
-    return paddle.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], axis=-1)
+    """Inverse of the SSD encoding: ``deltas`` [B, A, 4] w.r.t. ``anchors`` [A, 4] -> x1, y1, x2, y2.
+
+    The float operations are those of PaddleDetection's ``SSDBox`` (same order), on x/y pairs.
+    """
+    a_lo, a_hi = anchors[:, 0:2], anchors[:, 2:4]
+    a_wh = a_hi - a_lo
+    a_ctr = a_lo + a_wh * 0.5
+    var_xy = paddle.to_tensor([float(variances[0]), float(variances[1])], dtype="float32")
+    var_wh = paddle.to_tensor([float(variances[2]), float(variances[3])], dtype="float32")
+    ctr = a_ctr + deltas[..., 0:2] * a_wh * var_xy
+    wh = paddle.exp(deltas[..., 2:4] * var_wh) * a_wh
+    return paddle.concat([ctr - wh / 2.0, ctr + wh / 2.0], axis=-1)
+
+
+def original_size(im_shape, scale_factor):
+    """``[B, 4]`` ``W, H, W, H`` of each original image: ``floor(im_shape / scale_factor + 0.5)`` (as upstream)."""
+    size = paddle.floor(im_shape / scale_factor + 0.5)
+    return paddle.concat([size[:, 1:2], size[:, 0:1]], axis=1).tile([1, 2])
+
+
+def _positions(like):
+    """``0, 1, ..., n - 1`` (int64) for a 1-D tensor ``like`` of length n (a cumulative sum: no ``arange``
+    in a fixed-shape program, whose only ``arange`` would otherwise be this bookkeeping)."""
+    return paddle.cumsum(paddle.ones_like(like, dtype="int64")) - 1
+
+
+def _row_images(bbox_num, bbox):
+    """Image index of each NMS output row (rows are grouped by image, ``bbox_num`` per image)."""
+    ends = paddle.cumsum(paddle.cast(bbox_num, "int64"))
+    rows = _positions(bbox[:, 0])
+    return paddle.cast(rows.unsqueeze(1) >= ends.unsqueeze(0), "int64").sum(axis=1)
 
 
 @register
 @serializable
 class BlazeFacePostProcess:
-    """Softmax, decode to original-image pixels, clip, per-class NMS.
+    """Softmax, decode to original-image pixels, per-class NMS, clip to the original image.
 
     Args:
         prior_box_var (list[float]): encoding variances. Default: [0.1, 0.1, 0.2, 0.2].
@@ -30,59 +61,95 @@ class BlazeFacePostProcess:
         nms_threshold (float): IoU above which the lower-scored box is suppressed. Default: 0.3.
         nms_top_k (int): boxes per image entering NMS (highest scores). Default: 5000.
         keep_top_k (int): boxes per image after NMS. Default: 750.
-        clip (bool): clip boxes to the original image. Default: True.
+        clip (str): one of :data:`CLIP_MODES`. Default: "after_nms".
 
-    Calling it with ``(deltas, logits, anchors, image, scale_factor, im_shape=None)`` returns
-    ``(bbox [N, 6], bbox_num [B])``: rows ``class, score, x1, y1, x2, y2`` in original-image
-    pixels (``image`` is the network input, ``scale_factor`` its ``[scale_y, scale_x]``
-    w.r.t. the original image, ``im_shape`` the un-padded ``[h, w]`` of each image in the
-    batch, default: the input size), grouped by image with ``bbox_num`` rows each.
+    ``decode`` + ``nms`` (see :meth:`FaceDetector.detect`) give ``(bbox [N, 6], bbox_num [B])``: rows
+    ``class, score, x1, y1, x2, y2`` in original-image pixels, grouped by image.
     """
 
     def __init__(self, prior_box_var=(0.1, 0.1, 0.2, 0.2), score_threshold=0.01, nms_threshold=0.3,
-                 nms_top_k=5000, keep_top_k=750, clip=True):
+                 nms_top_k=5000, keep_top_k=750, clip="after_nms"):
         if not 0.0 <= nms_threshold <= 1.0:
             raise ValueError(f"nms_threshold must be in [0, 1], got {nms_threshold}")
+        if clip not in CLIP_MODES:
+            raise ValueError(f"clip={clip!r} is not supported; allowed values: {', '.join(CLIP_MODES)}")
+        if len(prior_box_var) != 4:
+            raise ValueError(f"prior_box_var needs 4 values, got {prior_box_var}")
         self.prior_box_var = [float(v) for v in prior_box_var]
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
         self.nms_top_k = int(nms_top_k)
         self.keep_top_k = int(keep_top_k)
-        self.clip = bool(clip)
+        self.clip = clip
 
     def decode(self, deltas, logits, anchors, image, scale_factor, im_shape=None):
-        """Returns ``(boxes [B, A, 4] original pixels, scores [B, C, A] foreground probabilities)``.
+        """Boxes in original-image pixels and foreground probabilities, before NMS.
 
-        Boxes are clipped to each original image (``im_shape / scale_factor``) when ``clip``;
-        zero-area boxes (e.g. anchors in batch padding) get score 0.
+        Args:
+            deltas (Tensor): ``[B, A, 4]`` box deltas.
+            logits (Tensor): ``[B, A, C + 1]`` class logits, background last.
+            anchors (Tensor): ``[A, 4]`` normalised anchors.
+            image (Tensor): the network input (its H, W normalise the anchors).
+            scale_factor (Tensor): ``[B, 2]`` ``[scale_y, scale_x]`` of the input w.r.t. the original.
+            im_shape (Tensor|None): ``[B, 2]`` un-padded input H, W (``clip: before_nms`` only);
+                None: the input size.
+
+        Returns:
+            tuple: ``(boxes [B, A, 4], scores [B, C, A])``. With ``clip: before_nms`` boxes are clipped
+            to each original image and zero-area boxes get score 0 (Paddle's NMS drops them through a
+            NaN IoU, ONNX's keeps them: this makes both drop them).
         """
-        deltas = paddle.concat(deltas, axis=1)
-        logits = paddle.concat(logits, axis=1)
-        anchors = paddle.concat(anchors, axis=0)
         boxes = decode_boxes(deltas, anchors, self.prior_box_var)
-        in_shape = paddle.cast(paddle.shape(image)[2:4], "float32")  # H, W of the network input
-        in_size = paddle.stack([in_shape[1], in_shape[0], in_shape[1], in_shape[0]]).reshape([1, 1, 4])
-        scale = paddle.concat([scale_factor[:, 1:2], scale_factor[:, 0:1]], axis=1).tile([1, 2]).unsqueeze(1)
-        boxes = boxes * in_size / scale
-        if self.clip:
-            if im_shape is None:
-                limit = in_size / scale
-            else:  # W, H, W, H of each original image
-                orig = im_shape / scale_factor
-                limit = paddle.concat([orig[:, 1:2], orig[:, 0:1]], axis=1).tile([1, 2]).unsqueeze(1)
-            boxes = paddle.minimum(paddle.maximum(boxes, paddle.zeros_like(boxes)), limit)
+        in_hw = paddle.cast(paddle.shape(image)[2:4], "float32")
+        size = in_hw.unsqueeze(0) / scale_factor  # H, W of the (padded) input in original pixels
+        boxes = boxes * paddle.concat([size[:, 1:2], size[:, 0:1]], axis=1).tile([1, 2]).unsqueeze(1)
         scores = F.softmax(logits, axis=-1)[:, :, :-1].transpose([0, 2, 1])
-        # Paddle's NMS drops zero-area boxes (NaN IoU), ONNX's keeps them: make both drop them.
+        if self.clip != "before_nms":
+            return boxes, scores
+        if im_shape is None:
+            im_shape = in_hw.unsqueeze(0).tile([paddle.shape(image)[0], 1])
+        limit = original_size(im_shape, scale_factor).unsqueeze(1)
+        boxes = paddle.minimum(F.relu(boxes), limit)
         valid = paddle.logical_and(boxes[:, :, 2] > boxes[:, :, 0], boxes[:, :, 3] > boxes[:, :, 1])
-        scores = scores * paddle.cast(valid, scores.dtype).unsqueeze(1)
-        return boxes, scores
+        return boxes, scores * paddle.cast(valid, scores.dtype).unsqueeze(1)
 
-    def nms(self, boxes, scores):
-        """Per-image, per-class NMS: returns ``(bbox [N, 6], bbox_num [B])``."""
+    def nms(self, boxes, scores, im_shape=None, scale_factor=None, nms_top_k=None):
+        """:meth:`raw_nms`, then :meth:`finish`: ``(bbox [N, 6], bbox_num [B] int32)``."""
+        bbox, bbox_num = self.raw_nms(boxes, scores, nms_top_k)
+        return self.finish(bbox, bbox_num, im_shape, scale_factor)
+
+    def raw_nms(self, boxes, scores, nms_top_k=None):
+        """Per-image, per-class NMS (``multiclass_nms3``); ``nms_top_k`` overrides the candidate cap
+        (the WIDER predictor's prefix shortcut). Returns ``(bbox [N, 6], bbox_num [B] int32)``."""
+        top_k = self.nms_top_k if nms_top_k is None else int(nms_top_k)
         bbox, _, bbox_num = paddle._C_ops.multiclass_nms3(
-            boxes, scores, None, self.score_threshold, self.nms_top_k, self.keep_top_k, self.nms_threshold,
-            True, 1.0, -1)
+            boxes, scores, None, self.score_threshold, top_k, self.keep_top_k, self.nms_threshold, True, 1.0, -1)
         return bbox, bbox_num
 
-    def __call__(self, deltas, logits, anchors, image, scale_factor, im_shape=None):
-        return self.nms(*self.decode(deltas, logits, anchors, image, scale_factor, im_shape))
+    def finish(self, bbox, bbox_num, im_shape=None, scale_factor=None):
+        """With ``clip: after_nms``, :meth:`clip_rows` (``im_shape`` and ``scale_factor`` required);
+        otherwise the NMS output unchanged."""
+        if self.clip != "after_nms":
+            return bbox, bbox_num
+        if im_shape is None or scale_factor is None:
+            raise ValueError("clip: after_nms needs im_shape and scale_factor")
+        return self.clip_rows(bbox, bbox_num, im_shape, scale_factor)
+
+    @staticmethod
+    def clip_rows(bbox, bbox_num, im_shape, scale_factor):
+        """Clip NMS output rows to their original image and drop rows left without area.
+
+        A zero-area sentinel row (of a sentinel image) is appended first, so that no intermediate
+        tensor is empty when NMS kept nothing: oneDNN kernels segfault on empty inputs (Paddle 3.3).
+        """
+        rows = paddle.concat([bbox, paddle.zeros([1, 6], bbox.dtype)], axis=0)
+        image_of_row = _row_images(bbox_num, rows)  # the sentinel row belongs to image B
+        limits = paddle.concat([original_size(im_shape, scale_factor), paddle.zeros([1, 4], "float32")], axis=0)
+        limit = paddle.index_select(limits, image_of_row)
+        xyxy = paddle.minimum(F.relu(rows[:, 2:6]), limit)
+        keep = paddle.logical_and(xyxy[:, 2] > xyxy[:, 0], xyxy[:, 3] > xyxy[:, 1])
+        clipped = paddle.concat([rows[:, 0:2], xyxy], axis=1)
+        kept = paddle.index_select(clipped, paddle.nonzero(keep).flatten())
+        per_image = _positions(bbox_num)
+        hits = paddle.logical_and(image_of_row.unsqueeze(1) == per_image.unsqueeze(0), keep.unsqueeze(1))
+        return kept, paddle.cast(hits, "int32").sum(axis=0)

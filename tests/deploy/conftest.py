@@ -15,7 +15,7 @@ def _export(root, **kwargs):
     from ppdet.core.workspace import create
 
     from ppdet_face.engine import load_config
-    from ppdet_face.engine.export import export_model, init_random_weights
+    from ppdet_face.export import export_model, init_random_weights
 
     cfg = load_config(str(CONFIG))
     model = create(cfg.architecture)

@@ -46,7 +46,7 @@ def same(ref, out, size, what):
 
 def reference(model, batch_bgr, resize=None):
     """Dygraph InferenceDetector on a batch built by hand: zero-padded, with im_shape/scale_factor."""
-    from ppdet_face.engine.export import InferenceDetector
+    from ppdet_face.export import InferenceDetector
 
     chws, shapes, scales = [], [], []
     for bgr in batch_bgr:

@@ -6,7 +6,7 @@ import paddle
 
 from helpers import CONFIGS
 from ppdet_face.engine import FaceTrainer, load_config
-from ppdet_face.engine.trainer import WiderFaceAPMetric
+from ppdet_face.evaluation import WiderFaceAPMetric
 
 
 def test_train_with_validation_keeps_best_model(tmp_path):

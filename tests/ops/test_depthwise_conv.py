@@ -200,7 +200,7 @@ def test_training_uses_op_but_exported_program_does_not(tmp_path):
     from ppdet.core.workspace import create, load_config
 
     from helpers import CONFIGS
-    from ppdet_face.engine.export import export_paddle, program_ops
+    from ppdet_face.export import export_paddle, program_ops
 
     cfg = load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
     model = create(cfg.architecture)

@@ -1,4 +1,4 @@
-"""tools/export_model.py + ppdet_face.engine.export: the exported Paddle program (oneDNN on and
+"""tools/export_model.py + ppdet_face.export: the exported Paddle program (oneDNN on and
 off) and the ONNX model give the dygraph model's detections, on synthetic and real images."""
 import glob
 import importlib.util
@@ -14,8 +14,7 @@ from ppdet.core.workspace import create
 
 from helpers import CONFIGS, REPO, normalize
 from ppdet_face.engine import load_config
-from ppdet_face.engine.export import (InferenceDetector, UNSAFE_PADDLE_OPS, export_model, init_random_weights,
-                                      program_ops)
+from ppdet_face.export import InferenceDetector, UNSAFE_PADDLE_OPS, export_model, init_random_weights, program_ops
 
 CONFIG = CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"
 
@@ -328,23 +327,21 @@ def _feed(batch, shapes, scales):
 
 
 @pytest.mark.parametrize("fixed", [None, 320])
-def test_fast_decode_equals_the_model_decode_before_nms(fixed):
-    """Anchors as centre / half-side pixels (constants when the shape is fixed) + the [B, A, 2] decode
-    give the model's boxes and scores: padded batch, per-image scale factors, clipping, zero-area boxes."""
-    from ppdet_face.engine.export import _anchor_arrays, _fast_decode_spec
-
-    _, model = build_model()
-    assert _fast_decode_spec(model) is not None
+def test_export_decode_equals_the_model_decode_before_nms(fixed):
+    """The exported graph decodes with the detector's own decode: with anchors computed at run time or
+    stored as constants (fixed shape) the boxes and scores are the model's; with ``clip: before_nms``
+    a padded batch with per-image scale factors is clipped per image and zero-area boxes get score 0."""
+    _, model = build_model(clip="before_nms")
     a, b = (normalize(im) for im in synthetic_images(sizes=((200, 150), (320, 320))))
     batch = np.zeros((2, 3, 320, 320), np.float32)
     batch[0, :, :200, :150] = a
     batch[1] = b
     feed = _feed(batch, [[200.0, 150.0], [320.0, 320.0]], [[0.5, 2.0], [1.0, 1.0]])
-    fast = InferenceDetector(model, with_nms=False, fixed_shape=fixed)
-    slow = InferenceDetector(model, with_nms=False, fast_decode=False)
+    exported = InferenceDetector(model, with_nms=False, fixed_shape=fixed)
     with paddle.no_grad():
-        (fb, fs), (sb, ss) = fast(feed), slow(feed)
-    fb, fs, sb, ss = fb.numpy(), fs.numpy(), sb.numpy(), ss.numpy()
+        fb, fs = (t.numpy() for t in exported(feed))
+        sb, ss = (t.numpy() for t in model.detect(feed["image"], feed["im_shape"], feed["scale_factor"],
+                                                   with_nms=False))
     assert fb.shape == sb.shape and fs.shape == ss.shape == (2, 1, fb.shape[1])
     assert np.abs(fb - sb).max() <= 1e-4 * 640, np.abs(fb - sb).max()  # original pixels (scale 0.5 -> up to 640)
     assert np.abs(fs - ss).max() <= 1e-6
@@ -352,14 +349,16 @@ def test_fast_decode_equals_the_model_decode_before_nms(fixed):
     # image 0: im_shape / scale_factor = 400 x 75 px (H x W): clipped to its own size, not the padded batch's
     assert fb[0, :, [0, 2]].max() <= 75 + 1e-3 and fb[0, :, [1, 3]].max() <= 400 + 1e-3
     if fixed:
-        ctr, half = _anchor_arrays([(40, 40), (20, 20)], *_fast_decode_spec(model)[:3])
-        assert np.array_equal(fast.anchor_ctr.numpy(), ctr) and np.array_equal(fast.anchor_half.numpy(), half)
+        image = feed["image"][:1]
+        with paddle.no_grad():
+            runtime = model.anchors(model.raw_outputs(image)[2], image)
+        assert np.array_equal(exported.anchors.numpy(), runtime.numpy())
 
 
 def test_onednn_forms_of_leaky_relu_and_nearest_upsampling_are_exact():
     import paddle.nn.functional as F
 
-    from ppdet_face.engine.export import _leaky_relu_as_maximum, _leaky_relu_as_relus, _nearest_up2
+    from ppdet_face.export.ops import _leaky_relu_as_maximum, _leaky_relu_as_relus, _nearest_up2
 
     rng = np.random.RandomState(0)
     x = paddle.to_tensor((rng.randn(2, 5, 7, 9) * np.logspace(-30, 30, 9)).astype(np.float32))
@@ -375,12 +374,24 @@ def test_onednn_forms_of_leaky_relu_and_nearest_upsampling_are_exact():
 def test_paddle_program_stays_in_onednn_and_onnx_keeps_portable_ops(exported, tmp_path):
     """The Paddle program uses the oneDNN forms (relu/scale/subtract leaky, transposed-conv upsampling,
     no anchor meshgrid); the probe proves our FPN upsamples to 2*in or 2*in-1 at odd and even sizes."""
-    from ppdet_face.engine.export import _upsampling_is_2x
+    from ppdet_face.export.ops import upsampling_is_2x
 
     model, save_dir, _ = exported
-    assert _upsampling_is_2x(InferenceDetector(model))
+    assert upsampling_is_2x(InferenceDetector(model))
     ops = set(program_ops(save_dir))
     assert "conv2d_transpose" in ops and not ops & {"maximum", "gather", "meshgrid", "stack_grad"}, sorted(ops)
     cfg, model = build_model()
     fixed = set(program_ops(export_model(model, cfg, str(tmp_path), fmt="paddle", fixed_shape=320)))
     assert "arange" not in fixed and "conv2d_transpose" in fixed  # anchors are parameters of a fixed-shape export
+
+
+def test_no_detection_gives_empty_outputs_with_onednn(tmp_path):
+    """NMS keeping nothing used to segfault Paddle Inference with oneDNN (empty tensors in the after-NMS
+    clip); every runtime now returns zero rows and a zero count."""
+    cfg, model = build_model(score_threshold=1.5)  # no score can pass
+    runtimes = Runtimes(export_model(model, cfg, str(tmp_path), fmt="onnx"))
+    image = normalize(synthetic_images(sizes=((64, 64),))[0])
+    feed = {"image": image[None], "im_shape": np.array([[64.0, 64.0]], np.float32),
+            "scale_factor": np.ones((1, 2), np.float32)}
+    for name, (bbox, bbox_num) in runtimes.run_all(feed).items():
+        assert bbox.reshape(-1, 6).shape[0] == 0 and bbox_num.tolist() == [0], name
