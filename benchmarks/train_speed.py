@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # devtools/ (not installed)
 CONFIG = REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_1000e.yml"
 NUM_MAX_BOXES = 90
 
@@ -111,7 +112,7 @@ def _patched_stock_ssd_loss():
 
 
 def _build_stock():
-    from ppdet_face.utils.upstream import build_upstream
+    from devtools.upstream import build_upstream
 
     model = build_upstream("fpn_ssh")
     model.blaze_head.loss.__class__ = _patched_stock_ssd_loss()  # same state, fixed method

@@ -19,6 +19,27 @@ MEAN = np.array([123.0, 117.0, 104.0], np.float32)
 STD = np.float32(127.502231)
 
 
+def export_random_model(root, **kwargs):
+    """Export ``blazeface_fpn_ssh_1000e`` with seeded random weights and calibrated scores.
+
+    Args:
+        root (str|pathlib.Path): output folder of ``export_model``.
+        **kwargs: passed to ``ppdet_face.engine.export.export_model`` (``fmt``, ``fixed_shape``, ...).
+
+    Returns:
+        tuple: (dygraph model, export dir).
+    """
+    from ppdet.core.workspace import create
+
+    from ppdet_face.engine import load_config
+    from ppdet_face.engine.export import export_model, init_random_weights
+
+    cfg = load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
+    model = create(cfg.architecture)
+    init_random_weights(model, seed=1, face_logit_bias=-8.0)
+    return model, export_model(model, cfg, str(root), **kwargs)
+
+
 def normalize(bgr):
     """BGR uint8 HxWx3 -> the model's CHW float32 input (RGB, (x - MEAN) / STD)."""
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
