@@ -12,7 +12,7 @@ processes; each block re-warms for >= 0.25 s first, so no runtime pays for the p
 spinning threads; minima are printed too), the process CPU time of each
 end-to-end run (all threads, median: what a run costs whatever the load; idle worker threads
 that spin count too), plus GFLOP (Conv/MatMul, counted from each ONNX graph by
-ppdet_face.utils.flops) and the achieved GFLOP/s of the network-only time.
+devtools.flops) and the achieved GFLOP/s of the network-only time.
 
 Targets (issue): ours end-to-end <= 22 ms, and Paddle + oneDNN / ONNX Runtime <= 1.25x. Each is
 MET only if it holds for the wall-clock medians AND for the CPU time: end-to-end CPU ms / threads
@@ -182,7 +182,8 @@ def export_ours(config, weights, out_dir):
     from ppdet.core.workspace import create
 
     from ppdet_face.engine import load_config
-    from ppdet_face.engine.export import export_model, init_random_weights, load_weights
+    from ppdet_face.engine.weights import load_weights
+    from ppdet_face.export import export_model, init_random_weights
 
     cfg = load_config(str(config))
     model = create(cfg.architecture)
@@ -260,7 +261,7 @@ def main(argv=None):
         parser.error(f"--warmup must be >= 1, got {args.warmup}")
     cv2.setNumThreads(args.threads)
     from deploy.python.infer import Detector
-    from ppdet_face.utils.flops import count_flops
+    from devtools.flops import count_flops
 
     shared = shared_dir()
     images = sorted(glob.glob(str(shared / "data" / "wider_face_val_subset" / "WIDER_val" / "images" / "*" / "*.jpg")))

@@ -24,8 +24,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # devtools/ (not installed) and the in-tree eval_tools
 
-from eval_tools import (
+from devtools.synthetic_predictions import synthetic_predictions  # noqa: E402
+from eval_tools import (  # noqa: E402
     SETTINGS,
     WiderFormatError,
     cython_available,
@@ -34,7 +36,6 @@ from eval_tools import (
     load_ground_truth,
     write_predictions,
 )
-from eval_tools.synthetic import synthetic_predictions
 
 
 def default_gt() -> Path:

@@ -9,7 +9,7 @@ Prints one table (images/s at ``--size`` x ``--size``, batch ``--batch-size``) f
   dtype fix (site-packages is not touched).
 * ``ours``: ``BlazeFaceDetector`` from ``configs/face_detection/blazeface_fpn_ssh_1000e.yml``
   (vectorised loss), with Paddle's depthwise conv, then with the fast depthwise operator of
-  :mod:`ppdet_face.ops`, then also with :func:`ppdet_face.ops.keep_freed_memory`;
+  :mod:`ppdet_face.ops`, then also with :func:`ppdet_face.utils.memory.keep_freed_memory`;
 * ``ours, 2-proc DP``: the fast-op model under ``paddle.distributed.launch --nproc_per_node 2``
   (gloo on CPU, one op thread per process), aggregate images/s of both ranks.
 
@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # devtools/ (not installed)
 CONFIG = REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_1000e.yml"
 NUM_MAX_BOXES = 90
 
@@ -111,7 +112,7 @@ def _patched_stock_ssd_loss():
 
 
 def _build_stock():
-    from ppdet_face.utils.upstream import build_upstream
+    from devtools.upstream import build_upstream
 
     model = build_upstream("fpn_ssh")
     model.blaze_head.loss.__class__ = _patched_stock_ssd_loss()  # same state, fixed method
@@ -171,7 +172,7 @@ def run_training(row, args):
             _patch_convbn()
             info["integration"] = "patched by benchmark"
     if row == "ours_malloc":
-        from ppdet_face.ops import keep_freed_memory
+        from ppdet_face.utils.memory import keep_freed_memory
 
         info["malloc"] = keep_freed_memory()
 

@@ -19,7 +19,43 @@ MEAN = np.array([123.0, 117.0, 104.0], np.float32)
 STD = np.float32(127.502231)
 
 
+def export_random_model(root, **kwargs):
+    """Export ``blazeface_fpn_ssh_1000e`` with seeded random weights and calibrated scores.
+
+    Args:
+        root (str|pathlib.Path): output folder of ``export_model``.
+        **kwargs: passed to ``ppdet_face.export.export_model`` (``fmt``, ``fixed_shape``, ...).
+
+    Returns:
+        tuple: (dygraph model, export dir).
+    """
+    from ppdet.core.workspace import create
+
+    from ppdet_face.engine import load_config
+    from ppdet_face.export import export_model, init_random_weights
+
+    cfg = load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
+    model = create(cfg.architecture)
+    init_random_weights(model, seed=1, face_logit_bias=-8.0)
+    return model, export_model(model, cfg, str(root), **kwargs)
+
+
 def normalize(bgr):
     """BGR uint8 HxWx3 -> the model's CHW float32 input (RGB, (x - MEAN) / STD)."""
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
     return ((rgb - MEAN) / STD).transpose(2, 0, 1)
+
+
+def blob_images(seed=0, sizes=((200, 260), (311, 187), (96, 128), (240, 240))):
+    """Deterministic BGR test images: smooth colours with face-like blobs."""
+    rng = np.random.RandomState(seed)
+    out = []
+    for h, w in sizes:
+        img = cv2.resize((rng.rand(max(2, h // 16), max(2, w // 16), 3) * 255).astype(np.uint8), (w, h),
+                         interpolation=cv2.INTER_CUBIC)
+        for _ in range(5):
+            r = int(rng.randint(6, max(7, min(h, w) // 4)))
+            c = (int(rng.randint(r, w - r)), int(rng.randint(r, h - r)))
+            cv2.ellipse(img, c, (r, int(r * 1.3)), 0, 0, 360, tuple(int(v) for v in rng.randint(90, 230, 3)), -1)
+        out.append(img)
+    return out

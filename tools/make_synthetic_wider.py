@@ -4,7 +4,7 @@
     python tools/make_synthetic_wider.py --out dataset/synthetic --num-train 300 --num-val 60 --seed 0
 
 The result can be used wherever WIDER FACE is expected (``dataset_dir: dataset/synthetic``).
-See ``ppdet_face/data/synthetic.py`` for what is drawn and how difficulty is defined.
+See ``ppdet_face/data/synthetic/`` for what is drawn and how difficulty is defined.
 """
 from __future__ import annotations
 
@@ -17,16 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_generator():
-    """Load the generator module without importing the ``ppdet_face`` package.
+    """Load the generator package without importing the ``ppdet_face`` package.
 
     ``import ppdet_face`` pulls in paddle/ppdet (slow, noisy); the generator needs only
-    numpy + OpenCV, so the source file is loaded directly when it sits next to this tool.
+    numpy + OpenCV, so its source folder is loaded directly when it sits next to this tool.
     """
-    src = ROOT / "ppdet_face" / "data" / "synthetic.py"
+    src = ROOT / "ppdet_face" / "data" / "synthetic" / "__init__.py"
     if src.is_file():
-        spec = importlib.util.spec_from_file_location("_ppdet_face_synthetic", src)
+        spec = importlib.util.spec_from_file_location("_ppdet_face_synthetic", src,
+                                                      submodule_search_locations=[str(src.parent)])
         mod = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = mod      # needed for multiprocessing pickling
+        sys.modules[spec.name] = mod      # needed for its relative imports and multiprocessing pickling
         spec.loader.exec_module(mod)
         return mod
     from ppdet_face.data import synthetic  # installed package

@@ -64,7 +64,7 @@ def main(argv=None):
     if args.seed is not None:
         from ppdet_face.utils.seed import set_seed
         set_seed(args.seed + dist.get_rank())
-    from ppdet_face.ops import keep_freed_memory
+    from ppdet_face.utils.memory import keep_freed_memory
 
     keep_freed_memory()  # reuse freed activations instead of page-faulting them again (ops/allocator.py)
     pretrain = None

@@ -1,9 +1,8 @@
-"""CPU training speed-ups: a custom depthwise conv2d operator and an allocator setting.
+"""CPU training speed-up: a custom depthwise conv2d operator.
 
-See :mod:`ppdet_face.ops.depthwise_conv` and :mod:`ppdet_face.ops.allocator`.
+See :mod:`ppdet_face.ops.depthwise_conv`. The allocator setting of training is a memory setting, not an
+operator: :func:`ppdet_face.utils.memory.keep_freed_memory`.
 """
-from .allocator import keep_freed_memory
 from .depthwise_conv import depthwise_conv2d, get_num_threads, is_available, is_supported, set_num_threads
 
-__all__ = ["depthwise_conv2d", "is_available", "is_supported", "set_num_threads", "get_num_threads",
-           "keep_freed_memory"]
+__all__ = ["depthwise_conv2d", "is_available", "is_supported", "set_num_threads", "get_num_threads"]

@@ -20,6 +20,8 @@ import pytest
 
 from eval_tools.wider_format import image_key, read_difficulty_file, read_gt_txt
 from ppdet_face.data import synthetic as syn
+from ppdet_face.data.synthetic.canvas import ellipse_extent, paste
+from ppdet_face.data.synthetic.faces import render_face
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "dataset" / "wider_face" / "download_wider_face.sh"
@@ -147,12 +149,12 @@ def test_box_is_tight_around_the_face_ellipse(a, b, theta):
     """The box taken from the rendered face equals the analytic box of the rotated ellipse."""
     rng = np.random.default_rng(0)
     img = np.zeros((600, 600, 3), np.uint8)
-    tpl, _ = syn._render_face(rng, a, b)
+    tpl, _ = render_face(rng, a, b)
     cx, cy = 300.3, 290.7
-    x0, y0, m = syn._paste(img, None, tpl, cx, cy, theta, 0.0, 0)
+    x0, y0, m = paste(img, None, tpl, cx, cy, theta, 0.0, 0)
     ys, xs = np.nonzero(m >= 0.5)
     box = np.array([x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1])
-    hw, hh = syn._ellipse_extent(a, b, theta)
+    hw, hh = ellipse_extent(a, b, theta)
     np.testing.assert_allclose(box, [cx - hw + 0.5, cy - hh + 0.5, cx + hw + 0.5, cy + hh + 0.5],
                                atol=1.5)
     # the ellipse is drawn where the box says: skin inside, no face pixels outside
@@ -263,9 +265,11 @@ def test_save_preview(dataset, tmp_path):
 
 
 def test_module_does_not_import_paddle():
+    package = REPO / "ppdet_face" / "data" / "synthetic"
     code = (
         "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('s', {str(REPO / 'ppdet_face/data/synthetic.py')!r})\n"
+        f"spec = importlib.util.spec_from_file_location('s', {str(package / '__init__.py')!r}, "
+        f"submodule_search_locations=[{str(package)!r}])\n"
         "m = importlib.util.module_from_spec(spec); sys.modules['s'] = m\n"
         "spec.loader.exec_module(m)\n"
         "bad = [k for k in sys.modules if k.split('.')[0] in ('paddle', 'ppdet')]\n"

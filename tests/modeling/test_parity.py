@@ -4,9 +4,9 @@ import paddle
 import pytest
 from ppdet.core.workspace import create
 
-from ppdet_face.engine import load_config
-from ppdet_face.utils.upstream import build_upstream
+from devtools.upstream import build_upstream
 from helpers import CONFIGS
+from ppdet_face.engine import load_config
 
 
 def _randomise(model, seed):

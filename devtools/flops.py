@@ -3,7 +3,7 @@
 ``paddle.flops`` (and ppdet's ``print_flops``) fails on numpy 2; counting from the ONNX graph
 works for our own export and for other detectors' ONNX files alike::
 
-    from ppdet_face.utils.flops import count_flops
+    from devtools.flops import count_flops
     count_flops("model.onnx", {"image": [1, 3, 640, 640]})["flops"]   # 2 x MACs
 
 Shapes come from ONNX shape inference (with symbolic data propagation) after fixing the given
@@ -12,7 +12,7 @@ Shape/Gather/Range chains), the graph is run once with ONNX Runtime on dummy inp
 observed shapes are used. Only the ops above are counted (BatchNorm, activations, pooling
 and element-wise ops are ignored, as is customary); FLOPs = 2 x MACs.
 
-CLI: ``python -m ppdet_face.utils.flops model.onnx [--shape image=1,3,640,640]``.
+CLI (from the repository root): ``python -m devtools.flops model.onnx [--shape image=1,3,640,640]``.
 """
 import argparse
 
@@ -64,8 +64,8 @@ def _static_shapes(model):
 
     try:
         inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
-    except Exception:  # noqa: BLE001  (a graph onnx cannot infer still gets the runtime path)
-        inferred = model
+    except (onnx.shape_inference.InferenceError, RuntimeError, ValueError):
+        inferred = model  # a graph onnx cannot infer still gets the runtime path
     shapes = {}
     for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
         dims = _dims(vi)
@@ -142,8 +142,9 @@ def count_flops(model, input_shapes=None, feeds=None):
         model (str|onnx.ModelProto): path or loaded model.
         input_shapes (dict[str, list[int]]|None): concrete shapes of (dynamic) inputs, e.g.
             ``{"image": [1, 3, 640, 640]}``; other dynamic dims are taken as 1.
-        feeds (dict[str, np.ndarray]|None): actual inputs for the runtime fallback (default:
-            ones of the given shapes).
+            Default: None.
+        feeds (dict[str, np.ndarray]|None): actual inputs for the runtime fallback; None feeds
+            ones of the given shapes. Default: None.
 
     Returns:
         dict: ``macs``, ``flops`` (2 x macs), ``by_op`` (flops per op type), ``layers``
@@ -184,14 +185,22 @@ def count_flops(model, input_shapes=None, feeds=None):
 
 
 def main(argv=None):
+    """CLI: print the GFLOP of an ONNX model.
+
+    Args:
+        argv (list[str]|None): command-line arguments; None reads ``sys.argv``. Default: None.
+    """
     parser = argparse.ArgumentParser(description="Count Conv/MatMul/Gemm FLOPs of an ONNX model")
     parser.add_argument("model")
     parser.add_argument("--shape", action="append", default=[], help="input=d0,d1,... (repeatable)")
     args = parser.parse_args(argv)
     shapes = {}
     for item in args.shape:
-        name, dims = item.split("=", 1)
-        shapes[name] = [int(v) for v in dims.split(",")]
+        name, _, dims = item.partition("=")
+        try:
+            shapes[name] = [int(v) for v in dims.split(",")]
+        except ValueError:
+            parser.error(f"--shape {item!r}: expected input=d0,d1,... with integer dims")
     result = count_flops(args.model, shapes)
     print(f"{result['flops'] / 1e9:.3f} GFLOP ({result['macs'] / 1e9:.3f} GMAC) in "
           f"{len(result['layers'])} layers; by op: "

@@ -28,7 +28,14 @@ def keep_freed_memory(top_pad_mb=64):
     """Make glibc keep freed memory for reuse instead of unmapping it (process-wide).
 
     Call it once at the start of a training process (it does not move memory that is
-    already allocated). Returns True if applied, False if not on Linux/glibc.
+    already allocated).
+
+    Args:
+        top_pad_mb (int): extra heap (MiB) glibc requests from the OS with each heap growth.
+            Default: 64.
+
+    Returns:
+        bool: True if applied, False if not on Linux/glibc.
     """
     if not sys.platform.startswith("linux"):
         return False

@@ -34,11 +34,18 @@ BBoxPostProcess:
 
 
 def build_upstream(neck_type="fpn_ssh"):
-    """Return ppdet's ``BlazeFace`` as ``blazeface_fpn_ssh_1000e`` (``neck_type='fpn_ssh'``) or
-    ``blazeface_1000e`` (``neck_type='None'``) builds it."""
+    """Build ppdet's own ``BlazeFace`` as its upstream configs do.
+
+    Args:
+        neck_type (str): ``"fpn_ssh"`` (as ``blazeface_fpn_ssh_1000e``) or ``"None"`` (as
+            ``blazeface_1000e``). Default: "fpn_ssh".
+
+    Returns:
+        paddle.nn.Layer: the ppdet model (random weights).
+    """
     from ppdet.core.workspace import create, load_config
 
-    from ..engine.config import reset_global_config
+    from ppdet_face.engine.config import reset_global_config
 
     head_in = "[48, 48]" if neck_type == "fpn_ssh" else "[96, 96]"
     text = UPSTREAM_CONFIG.replace("NECK", neck_type).replace("HEAD_IN", head_in)

@@ -1,0 +1,174 @@
+"""The predictor: an exported folder's preprocessing, one runner, and the split of its outputs."""
+import dataclasses
+import os
+import time
+
+import numpy as np
+import yaml
+
+if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
+    from memory import HeapGuard, keep_freed_memory_in_heap  # noqa: E402
+    from preprocess import DeployError, Pipeline, decode_image, pad_batch  # noqa: E402
+    from runners import RunnerOptions, check_options, create_runner  # noqa: E402
+    from timing import StageTimer  # noqa: E402
+else:
+    from .memory import HeapGuard, keep_freed_memory_in_heap
+    from .preprocess import DeployError, Pipeline, decode_image, pad_batch
+    from .runners import RunnerOptions, check_options, create_runner
+    from .timing import StageTimer
+
+__all__ = ["Detector", "detection_record", "load_infer_cfg"]
+
+
+def load_infer_cfg(model_dir):
+    """Read ``<model_dir>/infer_cfg.yml`` (safe YAML) and check the keys the predictor needs.
+
+    Args:
+        model_dir (str): the exported folder.
+
+    Returns:
+        dict: the configuration.
+
+    Raises:
+        DeployError: the file is missing or lacks ``Preprocess`` or ``label_list``.
+    """
+    path = os.path.join(model_dir, "infer_cfg.yml")
+    if not os.path.isfile(path):
+        raise DeployError(f"{path} not found: --model_dir must be a folder written by tools/export_model.py")
+    with open(path, "r", encoding="utf-8") as f:
+        cfg = yaml.safe_load(f) or {}
+    for key in ("Preprocess", "label_list"):
+        if key not in cfg:
+            raise DeployError(f"{path}: missing key {key!r}")
+    return cfg
+
+
+class Detector:
+    """Predictor over an exported folder.
+
+    Args:
+        model_dir (str): folder with infer_cfg.yml and model.json/.pdmodel + .pdiparams (and
+            model.onnx for ``backend="onnxruntime"``).
+        device (str): "CPU" or "GPU". Default: "CPU".
+        run_mode (str): "paddle" or "trt_fp32" / "trt_fp16" / "trt_int8" (Paddle-TensorRT, GPU).
+            Default: "paddle".
+        batch_size (int): images per inference call in the CLI. Default: 1.
+        trt_min_shape (int): TensorRT dynamic-shape minimum image side. Default: 1.
+        trt_max_shape (int): TensorRT dynamic-shape maximum image side. Default: 1280.
+        trt_opt_shape (int): TensorRT dynamic-shape optimal image side. Default: 640.
+        trt_calib_mode (bool): TensorRT int8 calibration. Default: False.
+        cpu_threads (int): CPU math threads (Paddle) / intra-op threads (ONNX Runtime). Default: 1.
+        enable_mkldnn (bool): oneDNN kernels for Paddle on CPU. Default: False.
+        threshold (float): default score threshold of drawing and saving (not of :meth:`predict`).
+            Default: 0.5.
+        output_dir (str): where the CLI writes its outputs. Default: "output".
+        backend (str): a key of ``runners.RUNNERS``: "paddle" (Paddle Inference) or "onnxruntime".
+            Default: "paddle".
+        malloc_tuning ("auto"|bool): on CPU, :func:`memory.keep_freed_memory_in_heap` (process-wide,
+            cannot be undone). "auto": for fixed-shape exports only, where every run allocates the
+            same buffers (~5 ms saved per 640x640 run). With varied image sizes either allocator
+            setting fragments the heap; :class:`memory.HeapGuard` (always on, CPU) trims it back.
+            Default: "auto".
+        max_side (int): dynamic-shape exports: images whose longer side exceeds it are scaled
+            down to it first (boxes still in original pixels); 0: no cap. Default: 2048.
+
+    Raises:
+        DeployError: an unsupported option, or a model folder the backend cannot load.
+    """
+
+    def __init__(self, model_dir, device="CPU", run_mode="paddle", batch_size=1, trt_min_shape=1,
+                 trt_max_shape=1280, trt_opt_shape=640, trt_calib_mode=False, cpu_threads=1, enable_mkldnn=False,
+                 threshold=0.5, output_dir="output", backend="paddle", malloc_tuning="auto", max_side=2048):
+        options = RunnerOptions(str(device).upper(), run_mode, batch_size, cpu_threads, enable_mkldnn, trt_min_shape,
+                                trt_max_shape, trt_opt_shape, trt_calib_mode)
+        check_options(backend, options)
+        options = dataclasses.replace(options, batch_size=int(batch_size))
+        self.model_dir = model_dir
+        self.cfg = load_infer_cfg(model_dir)
+        if malloc_tuning not in ("auto", True, False):
+            raise DeployError(f"malloc_tuning={malloc_tuning!r} is not supported; allowed values: auto, True, False")
+        on_cpu = options.device == "CPU"
+        fixed_shape = not self.cfg.get("use_dynamic_shape", True)
+        self.malloc_tuned = on_cpu and (malloc_tuning is True or (malloc_tuning == "auto" and fixed_shape)) \
+            and keep_freed_memory_in_heap()
+        self._heap_guard = HeapGuard() if on_cpu else (lambda shape: None)
+        self.pipeline = Pipeline(self.cfg["Preprocess"], max_side=max_side)
+        self.labels = list(self.cfg["label_list"])
+        self.batch_size = options.batch_size
+        self.threshold = float(threshold)
+        self.output_dir = output_dir
+        self.backend = backend
+        self.runner = create_runner(backend, model_dir, self.cfg, options)
+        self.timer = StageTimer()
+
+    def preprocess(self, images):
+        """Decode (paths, bytes or BGR arrays), preprocess and pad a batch -> model inputs dict."""
+        chws, shapes, scales = [], [], []
+        for image in images:
+            bgr = image if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 \
+                and image.dtype == np.uint8 else decode_image(image)
+            chw, info = self.pipeline(bgr)
+            chws.append(chw)
+            shapes.append(info["im_shape"])
+            scales.append(info["scale_factor"])
+        return {"image": pad_batch(chws), "im_shape": np.stack(shapes).astype(np.float32),
+                "scale_factor": np.stack(scales).astype(np.float32)}
+
+    @staticmethod
+    def postprocess(bbox, bbox_num):
+        """Split the model's ``bbox`` [N, 6] by ``bbox_num`` [B] into a list of [K_i, 6] arrays."""
+        bbox = np.asarray(bbox, np.float32).reshape(-1, 6) if np.size(bbox) else np.zeros((0, 6), np.float32)
+        counts = np.asarray(bbox_num).reshape(-1).astype(np.int64)
+        out, start = [], 0
+        for n in counts:
+            out.append(bbox[start:start + n].copy())
+            start += n
+        return out
+
+    def predict(self, images, threshold=None):
+        """Detect faces in one batch.
+
+        Args:
+            images (list): image paths, encoded bytes or BGR uint8 arrays (any sizes; padded).
+            threshold (float|None): drop boxes scoring below it; None keeps every model output.
+                Default: None.
+
+        Returns:
+            list[np.ndarray]: per image, [K, 6] rows ``class, score, x1, y1, x2, y2`` (original pixels).
+        """
+        if not isinstance(images, (list, tuple)):
+            images = [images]
+        if not images:
+            return []
+        t0 = time.perf_counter()
+        inputs = self.preprocess(images)
+        t1 = time.perf_counter()
+        bbox, bbox_num = self.runner(inputs)
+        t2 = time.perf_counter()
+        results = self.postprocess(bbox, bbox_num)
+        if threshold is not None:
+            results = [r[r[:, 1] >= threshold] for r in results]
+        self._heap_guard(inputs["image"].shape)
+        t3 = time.perf_counter()
+        self.timer.add((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, len(images))
+        return results
+
+
+def detection_record(name, boxes, labels, threshold, shape):
+    """The JSON record of one image's detections (``bbox.json`` and the video's ``<name>_bbox.json``).
+
+    Args:
+        name (str): image path, or ``<video>#<frame>``.
+        boxes (np.ndarray): [K, 6] rows ``class, score, x1, y1, x2, y2``.
+        labels (list[str]): class names.
+        threshold (float): boxes scoring below it are left out.
+        shape (tuple): the image's shape (H, W, ...).
+
+    Returns:
+        dict: ``image_file``, ``height``, ``width`` and ``detections`` (class_id, label, score, bbox).
+    """
+    keep = boxes[boxes[:, 1] >= threshold]
+    return {"image_file": name, "height": int(shape[0]), "width": int(shape[1]),
+            "detections": [{"class_id": int(c), "label": labels[int(c)] if 0 <= int(c) < len(labels) else str(int(c)),
+                            "score": round(float(s), 6), "bbox": [round(float(v), 3) for v in (x1, y1, x2, y2)]}
+                           for c, s, x1, y1, x2, y2 in keep]}

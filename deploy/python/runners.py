@@ -1,0 +1,264 @@
+"""Inference backends (``--backend``): one runner interface, a registry of the allowed backends.
+
+A runner is built from the exported folder and called on one padded batch::
+
+    runner = create_runner("onnxruntime", model_dir, cfg, RunnerOptions(cpu_threads=2))
+    bbox, bbox_num = runner({"image": ..., "im_shape": ..., "scale_factor": ...})
+
+To add a backend, subclass :class:`Runner` and add it to :data:`RUNNERS` under its ``--backend``
+name; ``--backend`` accepts exactly the keys of :data:`RUNNERS` (:data:`BACKENDS`), and every
+other value is one error line listing them.
+"""
+import abc
+import os
+from dataclasses import dataclass
+
+if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
+    from preprocess import DeployError  # noqa: E402
+else:
+    from .preprocess import DeployError
+
+__all__ = ["BACKENDS", "DEVICES", "RUNNERS", "RUN_MODES", "OrtRunner", "PaddleRunner", "Runner", "RunnerOptions",
+           "check_choice", "check_options", "create_runner"]
+
+DEVICES = ("CPU", "GPU")
+RUN_MODES = ("paddle", "trt_fp32", "trt_fp16", "trt_int8")
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    """How to run the model (the CLI flags of the same names).
+
+    Args:
+        device (str): "CPU" or "GPU". Default: "CPU".
+        run_mode (str): "paddle" or "trt_fp32" / "trt_fp16" / "trt_int8" (Paddle-TensorRT, GPU).
+            Default: "paddle".
+        batch_size (int): images per inference call (TensorRT's max batch). Default: 1.
+        cpu_threads (int): CPU math threads (Paddle) / intra-op threads (ONNX Runtime). Default: 1.
+        enable_mkldnn (bool): oneDNN kernels for Paddle on CPU. Default: False.
+        trt_min_shape (int): TensorRT dynamic-shape minimum image side. Default: 1.
+        trt_max_shape (int): TensorRT dynamic-shape maximum image side. Default: 1280.
+        trt_opt_shape (int): TensorRT dynamic-shape optimal image side. Default: 640.
+        trt_calib_mode (bool): TensorRT int8 calibration. Default: False.
+    """
+
+    device: str = "CPU"
+    run_mode: str = "paddle"
+    batch_size: int = 1
+    cpu_threads: int = 1
+    enable_mkldnn: bool = False
+    trt_min_shape: int = 1
+    trt_max_shape: int = 1280
+    trt_opt_shape: int = 640
+    trt_calib_mode: bool = False
+
+
+class Runner(abc.ABC):
+    """One inference backend over an exported folder.
+
+    Args:
+        model_dir (str): the exported folder.
+        cfg (dict): its ``infer_cfg.yml``.
+        options (RunnerOptions): how to run.
+
+    Raises:
+        DeployError: the backend's package, model file, device or run mode is not available.
+    """
+
+    @abc.abstractmethod
+    def __init__(self, model_dir, cfg, options):
+        """Load the model of ``model_dir`` for ``options``."""
+
+    @abc.abstractmethod
+    def __call__(self, inputs):
+        """Run one batch.
+
+        Args:
+            inputs (dict[str, np.ndarray]): ``image`` [B, 3, H, W] float32, ``im_shape`` and
+                ``scale_factor`` [B, 2] float32.
+
+        Returns:
+            tuple: (bbox [N, 6] rows ``class, score, x1, y1, x2, y2``, bbox_num [B]).
+        """
+
+
+class PaddleRunner(Runner):
+    """Paddle Inference predictor on ``model.json`` / ``model.pdmodel`` + ``model.pdiparams``."""
+
+    def __init__(self, model_dir, cfg, options):
+        paddle, paddle_infer = _import_paddle()
+        model_file = next((os.path.join(model_dir, f) for f in ("model.json", "model.pdmodel")
+                           if os.path.isfile(os.path.join(model_dir, f))), None)
+        params_file = os.path.join(model_dir, "model.pdiparams")
+        if model_file is None or not os.path.isfile(params_file):
+            raise DeployError(f"{model_dir}: no model.json/model.pdmodel + model.pdiparams (export with "
+                              "tools/export_model.py)")
+        if options.run_mode != "paddle" and options.device != "GPU":
+            raise DeployError(f"--run_mode {options.run_mode} runs TensorRT, which needs --device GPU "
+                              "(and a PaddlePaddle build with CUDA and TensorRT)")
+        config = paddle_infer.Config(model_file, params_file)
+        if options.device == "GPU":
+            if not paddle.is_compiled_with_cuda():
+                raise DeployError("--device GPU: this PaddlePaddle build has no CUDA support "
+                                  "(install paddlepaddle-gpu, or use --device CPU)")
+            config.enable_use_gpu(200, 0)
+            if options.run_mode != "paddle":
+                _enable_trt(paddle_infer, config, cfg, options)
+        else:
+            _configure_cpu(config, options)
+        # Not config.enable_memory_optim(): on Paddle 3.3 PIR it fails with
+        # "Not find predictor_id 0 and pass_name memory_optimize_pass".
+        config.switch_ir_optim(True)
+        config.disable_glog_info()
+        config.switch_use_feed_fetch_ops(False)
+        self.predictor = paddle_infer.create_predictor(config)
+        self.input_names = self.predictor.get_input_names()
+        self.output_names = self.predictor.get_output_names()
+        self._inputs = [(n, self.predictor.get_input_handle(n)) for n in self.input_names]
+        self._outputs = [self.predictor.get_output_handle(n) for n in self.output_names]
+
+    def __call__(self, inputs):
+        for name, handle in self._inputs:
+            handle.reshape(inputs[name].shape)
+            handle.copy_from_cpu(inputs[name])
+        self.predictor.run()
+        outs = [h.copy_to_cpu() for h in self._outputs]
+        return outs[0], outs[1]
+
+
+def _import_paddle():
+    """(paddle, paddle.inference), or a DeployError naming the alternative backend."""
+    try:
+        import warnings
+
+        with warnings.catch_warnings():  # paddle warns about ccache (its C++ extension builder) on import
+            warnings.filterwarnings("ignore", message=".*ccache.*")
+            import paddle
+            import paddle.inference as paddle_infer
+    except ImportError as exc:
+        raise DeployError(f"--backend paddle needs paddlepaddle ({exc}); or use --backend onnxruntime") from None
+    return paddle, paddle_infer
+
+
+def _configure_cpu(config, options):
+    """CPU threads and oneDNN of a Paddle Inference config."""
+    config.disable_gpu()
+    config.set_cpu_math_library_num_threads(int(options.cpu_threads))
+    if options.enable_mkldnn:
+        config.enable_onednn()
+        # Paddle's oneDNN cache keyed by input shape: 1 shape. 0 would mean unbounded (a leak
+        # with varied image sizes); 10 (PaddleDetection's choice) measured no faster here, also
+        # when shapes alternate (oneDNN's own primitive cache recreates kernels cheaply), and
+        # holds ~0.5 GB more at batch 4 with images up to 800 px (benchmarks/deploy_soak.py).
+        config.set_onednn_cache_capacity(1)
+    else:
+        config.disable_onednn()
+
+
+def _enable_trt(paddle_infer, config, cfg, options):
+    """Paddle-TensorRT at the precision of ``options.run_mode``, with dynamic shapes unless fixed."""
+    version = tuple(paddle_infer.get_trt_compile_version()) if hasattr(paddle_infer, "get_trt_compile_version") \
+        else (0,)
+    if not any(version):
+        raise DeployError(f"--run_mode {options.run_mode}: this PaddlePaddle build has no TensorRT support")
+    precision = {"trt_fp32": paddle_infer.PrecisionType.Float32, "trt_fp16": paddle_infer.PrecisionType.Half,
+                 "trt_int8": paddle_infer.PrecisionType.Int8}[options.run_mode]
+    batch_size = options.batch_size
+    config.enable_tensorrt_engine(workspace_size=1 << 30, max_batch_size=batch_size,
+                                  min_subgraph_size=int(cfg.get("min_subgraph_size", 3)),
+                                  precision_mode=precision, use_static=False,
+                                  use_calib_mode=bool(options.trt_calib_mode))
+    if cfg.get("use_dynamic_shape", True):
+        shapes = []
+        for side in (options.trt_min_shape, options.trt_max_shape, options.trt_opt_shape):
+            shapes.append({"image": [batch_size, 3, side, side], "im_shape": [batch_size, 2],
+                           "scale_factor": [batch_size, 2]})
+        config.set_trt_dynamic_shape_info(*shapes)
+
+
+class OrtRunner(Runner):
+    """ONNX Runtime session on ``model.onnx``."""
+
+    def __init__(self, model_dir, cfg, options):
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise DeployError(f"--backend onnxruntime needs the onnxruntime package ({exc})") from None
+        path = os.path.join(model_dir, "model.onnx")
+        if not os.path.isfile(path):
+            raise DeployError(f"{path} not found: export with tools/export_model.py --format onnx")
+        if options.run_mode != "paddle":
+            raise DeployError(f"--run_mode {options.run_mode} is for --backend paddle (Paddle-TensorRT)")
+        providers = ["CPUExecutionProvider"]
+        if options.device == "GPU":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise DeployError("--device GPU: this onnxruntime has no CUDAExecutionProvider "
+                                  "(install onnxruntime-gpu, or use --device CPU)")
+            providers.insert(0, "CUDAExecutionProvider")
+        session_options = ort.SessionOptions()
+        session_options.intra_op_num_threads = int(options.cpu_threads)
+        session_options.inter_op_num_threads = 1
+        session_options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session_options.log_severity_level = 3
+        self.session = ort.InferenceSession(path, session_options, providers=providers)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+
+    def __call__(self, inputs):
+        bbox, bbox_num = self.session.run(None, {n: inputs[n] for n in self.input_names})
+        return bbox, bbox_num
+
+
+#: ``--backend`` name -> runner class; the closed set of backends.
+RUNNERS = {"paddle": PaddleRunner, "onnxruntime": OrtRunner}
+BACKENDS = tuple(RUNNERS)
+
+
+def check_choice(flag, value, allowed):
+    """Raise one clear error unless ``value`` is one of ``allowed``.
+
+    Args:
+        flag (str): the CLI flag, e.g. ``"--backend"``.
+        value: the given value.
+        allowed (tuple): the closed set of values.
+
+    Raises:
+        DeployError: ``value`` is not in ``allowed`` (the message lists them).
+    """
+    if value not in allowed:
+        raise DeployError(f"{flag} {value!r} is not supported; allowed values: {', '.join(allowed)}")
+
+
+def check_options(backend, options):
+    """Check the closed sets before anything is loaded: device, run mode, backend, batch size.
+
+    Args:
+        backend (str): a key of :data:`RUNNERS`.
+        options (RunnerOptions): how to run.
+
+    Raises:
+        DeployError: the first value outside its set, in the order above.
+    """
+    check_choice("--device", options.device, DEVICES)
+    check_choice("--run_mode", options.run_mode, RUN_MODES)
+    check_choice("--backend", backend, BACKENDS)
+    if int(options.batch_size) < 1:
+        raise DeployError(f"--batch_size must be >= 1, got {options.batch_size}")
+
+
+def create_runner(backend, model_dir, cfg, options):
+    """Build the runner of ``backend``.
+
+    Args:
+        backend (str): a key of :data:`RUNNERS` ("paddle" or "onnxruntime").
+        model_dir (str): the exported folder.
+        cfg (dict): its ``infer_cfg.yml``.
+        options (RunnerOptions): how to run.
+
+    Returns:
+        Runner: ready to be called on a batch.
+
+    Raises:
+        DeployError: an unknown backend, or one that cannot run here (see :class:`Runner`).
+    """
+    check_choice("--backend", backend, BACKENDS)
+    return RUNNERS[backend](model_dir, cfg, options)
