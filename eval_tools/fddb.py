@@ -172,7 +172,8 @@ def _read_region_file(path: str | os.PathLike, layout: str) -> dict[str, np.ndar
     """Parse ``name / count / rows`` blocks; ``layout`` is ``"rect"``, ``"ellipse"`` or ``"annotation"``."""
     path = Path(path)
     if not path.is_file():
-        raise FDDBFormatError(f"file not found: {path}")
+        kind = "annotation file" if layout == "annotation" else "detection file"
+        raise FDDBFormatError(f"{kind} not found: {path}")
     lines = _numbered_lines(path)
     ncols = 5 if layout == "annotation" else _NCOLS[layout]
     out: dict[str, np.ndarray] = {}
