@@ -234,6 +234,10 @@ def read_ellipse_list(path: str | os.PathLike) -> dict[str, np.ndarray]:
 def read_fold_images(folds_dir: str | os.PathLike, folds: str | Sequence[int] = "1-10") -> list[str]:
     """The image names of ``FDDB-fold-NN.txt`` for the selected folds, in fold order.
 
+    Args:
+        folds_dir: the ``FDDB-folds`` folder.
+        folds: fold spec for :func:`parse_folds`. Default: ``"1-10"``.
+
     Raises:
         FDDBFormatError: a missing folder or fold file.
     """
@@ -384,6 +388,11 @@ def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
 def read_image_sizes(image_dir: str | os.PathLike, names: Sequence[str],
                      ext: str = ".jpg") -> dict[str, tuple[int, int]]:
     """``{name: (width, height)}`` of ``<image_dir>/<name><ext>`` for every name.
+
+    Args:
+        image_dir: the FDDB image root (``originalPics``).
+        names: image names (``2002/08/11/big/img_591``).
+        ext: file extension. Default: ``".jpg"``.
 
     Raises:
         FDDBFormatError: the folder or an image is missing or unreadable.
@@ -762,7 +771,8 @@ class FDDBResult:
         return paths
 
     def to_dict(self, curves: bool = True) -> dict:
-        """JSON-ready summary (TPR at :data:`REPORT_FPS`) and, with ``curves``, the ROC rows."""
+        """JSON-ready summary (TPR at :data:`REPORT_FPS`) and, with ``curves`` (default True), the
+        ROC rows."""
         out = {
             "name": self.name, "source": self.source, "format": self.fmt, "clipped": self.clipped,
             "folds": list(self.folds), "num_images": self.num_images, "num_faces": self.num_faces,

@@ -65,12 +65,6 @@ def _annotations(faces: dict) -> FDDBAnnotations:
     return FDDBAnnotations(list(faces), {k: np.array(v, float).reshape(-1, 5) for k, v in faces.items()}, [1])
 
 
-def _quiet_eval(*args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FDDBMissingImagesWarning)
-        return evaluate_fddb(*args, **kwargs)
-
-
 # ------------------------------------------------------------------------------------------------
 # Regions and overlaps
 # ------------------------------------------------------------------------------------------------
@@ -123,8 +117,11 @@ def test_overlaps_equal_full_image_masks(clip):
 
 
 def test_ellipse_detections_identical_region_overlaps_one():
-    ov = overlap_matrix([FACE], [FACE + [0.9], [20, 10, 0, 300, 300, 0.8]], fmt="ellipse")
+    far = [20, 10, 0, 300, 300, 0.8]
+    ov = overlap_matrix([FACE], [FACE + [0.9], far], fmt="ellipse")
     assert ov.tolist() == [[1.0, 0.0]]
+    r = evaluate_fddb(_annotations({"a": [FACE]}), {"a": [FACE + [0.9], far]}, fmt="ellipse")
+    assert r.tp_disc.tolist() == [1, 1] and r.fp.tolist() == [1, 0] and r.cont_tpr.tolist() == [1.0, 1.0]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -156,7 +153,8 @@ def test_hand_computed_dataset_curve():
         "b": [GOOD + [0.9]],  # no face in the image: a false positive (ties with a's first box)
         "d": [FAR + [0.5], GOOD + [0.7]],  # "c" has no entry: its face is missed
     }
-    r = _quiet_eval(ann, dets)
+    with pytest.warns(FDDBMissingImagesWarning, match="1 of 4 fold images have no entry"):
+        r = evaluate_fddb(ann, dets)
     iou = _official_overlap(FACE, GOOD, (400, 400))
     assert iou > 0.5
     assert r.num_faces == 3 and r.num_detections == 5 and r.missing_images == ["c"]
@@ -316,8 +314,8 @@ def test_clipping_changes_only_regions_beyond_the_image():
     # a face at the left border: clipped, its area shrinks and the overlap with the in-image box rises
     ann = _annotations({"a": [[40.0, 30.0, np.pi / 2, 0.0, 100.0]]})  # half of it left of the image
     dets = {"a": [[0.0, 60.0, 30.0, 80.0, 0.9]]}
-    free = _quiet_eval(ann, dets)
-    clipped = _quiet_eval(ann, dets, image_sizes={"a": (300, 300)})
+    free = evaluate_fddb(ann, dets)
+    clipped = evaluate_fddb(ann, dets, image_sizes={"a": (300, 300)})
     assert clipped.clipped and not free.clipped
     inside = np.pi * 30.5 * 40.5 / 2 + 40.5  # right half (pixel convention) + the centre column
     assert free.cont_tpr[0] == pytest.approx(inside / (np.pi * 30.5 * 40.5 + 31 * 81 - inside), abs=0.01)
