@@ -1,4 +1,4 @@
-"""WIDER FACE evaluation of ppdet-face: the official AP protocol in Python, no MATLAB.
+"""Evaluation of ppdet-face: WIDER FACE AP and FDDB ROC with the official protocols, in Python.
 
 Quick use::
 
@@ -9,6 +9,7 @@ Quick use::
 Command line::
 
     python eval_tools/evaluate.py -p <pred_dir> -g <gt> [--json out.json] [--plot pr.png]
+    python eval_tools/evaluate_fddb.py -a <FDDB-folds> -d <dets.txt> -r <prefix> [--image_dir DIR]
 
 The IoU kernel is the Cython extension ``eval_tools._box_overlaps`` when built
 (``python setup.py build_ext --inplace``), else a bit-identical numpy fallback; see
@@ -26,6 +27,23 @@ from .box_overlaps import (
     bbox_overlaps_numpy,
     cython_available,
     get_backend,
+)
+from .fddb import (
+    FDDBAnnotations,
+    FDDBFormatError,
+    FDDBMissingImagesWarning,
+    FDDBResult,
+    FDDBUnknownImagesWarning,
+    evaluate_fddb,
+    format_fddb_table,
+    load_annotations,
+    overlap_matrix,
+    read_detections,
+    read_ellipse_list,
+    read_fold_images,
+    read_image_sizes,
+    read_roc_file,
+    write_fddb_detections,
 )
 from .wider_format import (
     IMAGE_EXTENSIONS,
@@ -67,11 +85,22 @@ __all__ = [
     "evaluate_widerface", "image_eval", "img_pr_info", "load_ground_truth", "load_gt_mat",
     "load_gt_txt", "load_predictions", "norm_score", "read_difficulty_file", "read_pred_file",
     "score_thresholds", "voc_ap", "write_pred_file", "write_predictions", "plot_pr_curves",
+    "FDDBAnnotations", "FDDBFormatError", "FDDBMissingImagesWarning", "FDDBResult",
+    "FDDBUnknownImagesWarning", "evaluate_fddb", "format_fddb_table", "load_annotations",
+    "overlap_matrix", "read_detections", "read_ellipse_list", "read_fold_images", "read_image_sizes",
+    "read_roc_file", "write_fddb_detections", "plot_fddb_roc",
 ]
 
 
 def plot_pr_curves(*args, **kwargs):
     """Lazy wrapper of :func:`eval_tools.plotting.plot_pr_curves` (imports matplotlib on use)."""
     from .plotting import plot_pr_curves as _plot
+
+    return _plot(*args, **kwargs)
+
+
+def plot_fddb_roc(*args, **kwargs):
+    """Lazy wrapper of :func:`eval_tools.plotting.plot_fddb_roc` (imports matplotlib on use)."""
+    from .plotting import plot_fddb_roc as _plot
 
     return _plot(*args, **kwargs)

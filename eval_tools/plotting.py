@@ -1,4 +1,4 @@
-"""PR-curve plot of a WIDER FACE evaluation (matplotlib, Agg backend)."""
+"""Plots of the evaluations (matplotlib, Agg backend): WIDER FACE PR curves, FDDB ROC curves."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .fddb import FDDBResult
 from .widerface import SETTINGS, WiderEvalResult
 
 
@@ -44,6 +45,56 @@ def plot_pr_curves(result: WiderEvalResult, path: str | os.PathLike, title: str 
         ax.set_title(title or "WIDER FACE val")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="lower left")
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def plot_fddb_roc(results: list[FDDBResult], path: str | os.PathLike, title: str | None = None,
+                  max_fp: int | None = None, dpi: int = 120) -> Path:
+    """Save every detector's discrete and continuous FDDB ROC (TPR against false positives) as a PNG.
+
+    Args:
+        results: one :class:`FDDBResult` per detector.
+        path: output ``.png`` (parent folders are created).
+        title: figure title. Default: ``"FDDB"`` plus the clipping mode.
+        max_fp: right end of the FP axis. Default: 2000 (the range papers show), or just past the
+            longest curve when all end before.
+        dpi: resolution. Default: 120.
+
+    Returns:
+        The written path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    longest = max((int(r.fp.max()) for r in results if len(r.fp)), default=0)
+    max_fp = max_fp or min(2000, max(100, int(np.ceil(longest * 1.05 / 100)) * 100))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    try:
+        for ax, curve, label in zip(axes, ("disc", "cont"), ("Discrete score", "Continuous score")):
+            for r in results:
+                tpr = r.disc_tpr if curve == "disc" else r.cont_tpr
+                order = np.argsort(r.fp, kind="stable")  # FP ascending; steps at equal FP
+                fp, tpr = r.fp[order], np.maximum.accumulate(tpr[order])
+                at, reached = r.tpr_at(1000, curve)
+                where = "1000 FP" if reached else f"{int(r.fp.max()) if len(r.fp) else 0} FP (end)"
+                ax.step(fp, tpr, where="post", lw=2, label=f"{r.name}: TPR {at:.4f} at {where}")
+            ax.set_xlim(0, max_fp)
+            ax.set_ylim(0, 1.0)
+            ax.set_xlabel("False positives")
+            ax.set_title(label)
+            ax.grid(True, alpha=0.3)
+            ax.legend(loc="lower right", fontsize=8)
+        axes[0].set_ylabel("True positive rate")
+        clipped = "clipped to the images" if results and results[0].clipped else "not clipped to the images"
+        fig.suptitle(title or f"FDDB ({len(results[0].folds) if results else 0} folds, regions {clipped})")
         fig.tight_layout()
         fig.savefig(path, dpi=dpi)
     finally:

@@ -84,3 +84,12 @@ def cython_backend(tmp_path_factory):
             pytest.skip(f"Cython kernel not built ({first}) and out-of-tree build failed: {exc}")
         sys.modules["eval_tools._box_overlaps"] = module
         return get_backend("cython")
+
+
+@pytest.fixture(scope="session")
+def fddb_dir(shared) -> Path:
+    """FDDB folds, three published detection files and the official program's ROC for pyface."""
+    path = shared / "data" / "fddb"
+    if not (path / "FDDB-folds" / "FDDB-fold-01-ellipseList.txt").is_file():
+        pytest.skip(f"FDDB folds not found in {path}")
+    return path
