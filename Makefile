@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.ppdet-face-installed
 SHARED ?= ../shared
 
-.PHONY: venv demo test build clean bench bench-train bench-deploy bench-eval
+.PHONY: venv demo test lint build clean bench bench-train bench-deploy bench-eval
 
 venv: $(STAMP)
 
@@ -25,7 +25,10 @@ build: venv
 demo: venv
 	$(PY) tools/demo.py
 
-test: venv
+lint: venv
+	$(PY) -m ruff check .
+
+test: venv lint
 	PPDET_FACE_SHARED=$(SHARED) $(PY) -m pytest -q tests
 
 bench: bench-train bench-eval bench-deploy

@@ -119,7 +119,7 @@ def get_backend(name: str = "auto") -> Backend:
     if name in ("auto", "cython"):
         try:
             module = _import_cython()
-        except ImportError as exc:
+        except ImportError:
             if name == "cython":
                 raise
             return Backend("numpy", bbox_overlaps_numpy,

@@ -47,8 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import xywh_to_corners
 from .box_overlaps import Backend, get_backend
+from .boxes import xywh_to_corners
 from .wider_format import (
     DEFAULT_DIFFICULTY_NAME,
     SETTINGS,
@@ -577,6 +577,40 @@ def _progress(iterable, enabled: bool, desc: str):
     return tqdm(iterable, desc=desc, unit="img", leave=False, dynamic_ncols=True)
 
 
+def _gather_predictions(predictions, gt, progress):
+    """Per ground-truth image, its ``[K, 5]`` predictions (none for a missing image) and the missing keys."""
+    if isinstance(predictions, Mapping):
+        raw, missing = [], []
+        for im in gt.images:
+            if im.key in predictions:
+                raw.append(np.asarray(predictions[im.key], dtype=np.float64).reshape(-1, 5))
+            else:
+                missing.append(im.key)
+                raw.append(_EMPTY_PRED)
+        return raw, missing
+    raw, missing = load_predictions(predictions, gt, progress=progress)
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        hint = "; does the folder hold the <event>/<name>.txt files directly?" if len(missing) == len(gt) else ""
+        warnings.warn(f"{len(missing)} of {len(gt)} prediction files are missing under {predictions} "
+                      f"(counted as no detections): {shown}{hint}", MissingPredictionsWarning, stacklevel=3)
+    return raw, missing
+
+
+def _pr_counts(gt, preds, thresholds, iou_thresh, backend, progress):
+    """Per setting, ``[thresh_num, 2]`` summed (proposals, recalled faces) over all images."""
+    counts = {s: np.zeros((len(thresholds), 2), dtype=np.int64) for s in SETTINGS}
+    for im, pred in _progress(list(zip(gt.images, preds)), progress, "Evaluating"):
+        if len(im.boxes) == 0 or len(pred) == 0:
+            continue
+        best, matched = match_predictions(pred, im.boxes, iou_thresh, backend)
+        num_above = _num_above(pred[:, 4], thresholds)
+        for s in SETTINGS:
+            pred_recall, proposal_list = image_eval_from_matches(best, matched, im.keep[s])
+            counts[s] += _pr_info_from_counts(num_above, proposal_list, pred_recall)
+    return counts
+
+
 def evaluate(predictions, gt, difficulty: str | os.PathLike | None = None,
              iou_thresh: float = IOU_THRESH, thresh_num: int = THRESH_NUM,
              backend: str | Backend = "auto", progress: bool = False) -> WiderEvalResult:
@@ -606,40 +640,12 @@ def evaluate(predictions, gt, difficulty: str | os.PathLike | None = None,
     if not isinstance(gt, WiderGroundTruth):
         gt = load_ground_truth(gt, difficulty)
     t_gt = time.perf_counter()
-
-    if isinstance(predictions, Mapping):
-        raw = []
-        missing = []
-        for im in gt.images:
-            if im.key in predictions:
-                raw.append(np.asarray(predictions[im.key], dtype=np.float64).reshape(-1, 5))
-            else:
-                missing.append(im.key)
-                raw.append(_EMPTY_PRED)
-    else:
-        raw, missing = load_predictions(predictions, gt, progress=progress)
-        if missing:
-            shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-            hint = ("; does the folder hold the <event>/<name>.txt files directly?"
-                    if len(missing) == len(gt) else "")
-            warnings.warn(
-                f"{len(missing)} of {len(gt)} prediction files are missing under {predictions} "
-                f"(counted as no detections): {shown}{hint}",
-                MissingPredictionsWarning, stacklevel=2)
+    raw, missing = _gather_predictions(predictions, gt, progress)
     t_read = time.perf_counter()
-
     preds = norm_score([sort_by_score(p) for p in raw])
     thresholds = score_thresholds(thresh_num)
-    counts = {s: np.zeros((thresh_num, 2), dtype=np.int64) for s in SETTINGS}
+    counts = _pr_counts(gt, preds, thresholds, iou_thresh, backend, progress)
     count_face = {s: gt.count_faces(s) for s in SETTINGS}
-    for im, pred in _progress(list(zip(gt.images, preds)), progress, "Evaluating"):
-        if len(im.boxes) == 0 or len(pred) == 0:
-            continue
-        best, matched = match_predictions(pred, im.boxes, iou_thresh, backend)
-        num_above = _num_above(pred[:, 4], thresholds)
-        for s in SETTINGS:
-            pred_recall, proposal_list = image_eval_from_matches(best, matched, im.keep[s])
-            counts[s] += _pr_info_from_counts(num_above, proposal_list, pred_recall)
     pr_curve = {s: dataset_pr_info(thresh_num, counts[s], count_face[s]) for s in SETTINGS}
     ap = {s: (voc_ap(pr_curve[s][:, 1], pr_curve[s][:, 0]) if count_face[s] else math.nan)
           for s in SETTINGS}

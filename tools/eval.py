@@ -34,7 +34,6 @@ import time
 import warnings
 
 
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -69,6 +68,38 @@ def _dataset_paths(cfg, dataset_dir):
     return root, image_dir, anno_path
 
 
+def _build_predictor(cfg, predictor_cls):
+    """The model with its weights, wrapped in the WIDER predictor; any failure is one error line."""
+    from ppdet.core.workspace import create
+
+    from ppdet_face.engine.weights import WeightsError, load_weights, resolve_weights
+
+    if not cfg.get("weights"):
+        _fail("no weights given (-o weights=<path to .pdparams or .safetensors>)")
+    try:
+        weights = resolve_weights(cfg.get("weights"))  # a missing file fails before the model is built
+    except WeightsError as exc:
+        _fail(exc)
+    try:
+        model = create(cfg.architecture)
+    except Exception as exc:  # noqa: BLE001  (a config error surfacing while building: one line, exit 1)
+        _fail(f"cannot build {cfg.get('architecture')}: {exc}")
+    try:
+        load_weights(model, weights)
+    except WeightsError as exc:
+        _fail(exc)
+    model.eval()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            predictor = predictor_cls.from_config(cfg, model)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+    except (ValueError, RuntimeError) as exc:
+        _fail(exc)
+    return predictor
+
+
 def main(argv=None):
     args = parse_args(argv)
     from ppdet_face import config_keys
@@ -91,34 +122,7 @@ def main(argv=None):
         _fail(f"ground truth not found: {args.gt}")
     if args.difficulty and not os.path.isfile(args.difficulty):
         _fail(f"difficulty file not found: {args.difficulty}")
-    from ppdet_face.engine.weights import WeightsError, load_weights, resolve_weights
-
-    if not cfg.get("weights"):
-        _fail("no weights given (-o weights=<path to .pdparams or .safetensors>)")
-    try:
-        weights = resolve_weights(cfg.get("weights"))  # a missing file fails before the model is built
-    except WeightsError as exc:
-        _fail(exc)
-
-    from ppdet.core.workspace import create
-
-    try:
-        model = create(cfg.architecture)
-    except Exception as exc:  # a config error surfacing while building
-        _fail(f"cannot build {cfg.get('architecture')}: {exc}")
-    try:
-        load_weights(model, weights)
-    except WeightsError as exc:
-        _fail(exc)
-    model.eval()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", RuntimeWarning)
-            predictor = WiderFacePredictor.from_config(cfg, model)
-        for w in caught:
-            print(f"warning: {w.message}", file=sys.stderr)
-    except (ValueError, RuntimeError) as exc:
-        _fail(exc)
+    predictor = _build_predictor(cfg, WiderFacePredictor)
 
     mode = "multi-scale" if multi_scale else "single-scale"
     cap = f", max side {predictor.max_side} px" if not multi_scale and predictor.max_side else ""

@@ -44,8 +44,8 @@ def main(argv=None):
     import paddle
     from ppdet.core.workspace import create
 
-    from ppdet_face.export import export_model, init_random_weights
     from ppdet_face.engine.weights import WeightsError, WeightsNotFoundError, load_weights
+    from ppdet_face.export import export_model, init_random_weights
 
     paddle.set_device("cpu")
     model = create(cfg.architecture)

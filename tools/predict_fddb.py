@@ -40,8 +40,8 @@ def _fail(message):
 def _load_model(cfg, args):
     from ppdet.core.workspace import create
 
-    from ppdet_face.export import init_random_weights
     from ppdet_face.engine.weights import WeightsError, WeightsNotFoundError, load_weights, resolve_weights
+    from ppdet_face.export import init_random_weights
 
     model = create(cfg.architecture)
     try:
@@ -61,10 +61,10 @@ def main(argv=None):
     args = parse_args(argv)
     from tqdm import tqdm
 
+    from eval_tools.boxes import corners_to_wider
     from eval_tools.fddb import FDDBFormatError, read_fold_images, write_fddb_detections
     from ppdet_face.data.image_io import BadImageError, read_image_rgb
     from ppdet_face.engine import ConfigError, load_config, setup_device
-    from eval_tools.boxes import corners_to_wider
     from ppdet_face.evaluation import WiderFacePredictor
 
     try:

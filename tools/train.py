@@ -15,8 +15,13 @@ import sys
 from ppdet_face.data import AnnotationError
 from ppdet_face.engine import ConfigError, FaceTrainer, NonFiniteLossError, load_config, setup_device
 from ppdet_face.engine.trainer import DataReaderError
-from ppdet_face.engine.weights import (WeightsError, check_resume_checkpoint, load_weights, resolve_weights,
-                                      resume_checkpoint_base)
+from ppdet_face.engine.weights import (
+    WeightsError,
+    check_resume_checkpoint,
+    load_weights,
+    resolve_weights,
+    resume_checkpoint_base,
+)
 from ppdet_face.utils.logging import get_logger
 
 logger = get_logger("train")

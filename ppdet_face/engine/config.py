@@ -78,8 +78,10 @@ def load_config(path, overrides=None):
     Returns:
         ppdet's ``AttrDict`` config, with ``filename`` set to the config's stem.
     """
+    from ppdet.core.workspace import load_config as ppdet_load_config
+    from ppdet.core.workspace import merge_config
+
     import ppdet_face  # noqa: F401  (registers our components before ppdet parses the YAML)
-    from ppdet.core.workspace import load_config as ppdet_load_config, merge_config
 
     _check_tags(path)
     reset_global_config()

@@ -44,8 +44,9 @@ Modes (config key ``multi_scale_eval``, declared in :mod:`ppdet_face.config_keys
 
 Backends (config key ``eval_backend``, :mod:`.backends`): ``"inference"`` exports the detector's trunk
 (:meth:`FaceDetector.raw_outputs`) once per predictor with :func:`ppdet_face.export.export_program`
-and runs it with Paddle Inference + oneDNN; anchors, decoding and NMS stay with the detector. A self-check against dygraph
-on a random input guards the export (it falls back to dygraph with a warning under ``"auto"``).
+and runs it with Paddle Inference + oneDNN; anchors, decoding and NMS stay with the detector. A
+self-check against dygraph on a random input guards the export (it falls back to dygraph with a warning
+under ``"auto"``).
 ``"dygraph"`` runs ``model.raw_outputs`` under ``paddle.no_grad()`` and is bit-identical to the
 model's plain eval forward. ``"auto"`` (default) picks ``inference`` on CPU builds with oneDNN.
 The oneDNN kernels round differently from the dygraph ones (relative differences ~1e-6), so a box
@@ -59,4 +60,5 @@ from .recipe import bbox_vote, get_shrink, multi_scale_detect
 from .wider import PredictionRun, WiderImage, list_wider_images, predict_widerface
 
 __all__ = ["BACKENDS", "DEFAULT_MAX_SIDE", "PredictionRun", "WiderFaceAPMetric", "WiderFacePredictor", "WiderImage",
-           "bbox_vote", "get_shrink", "list_wider_images", "multi_scale_detect", "normalize_image", "predict_widerface"]
+           "bbox_vote", "get_shrink", "list_wider_images", "multi_scale_detect", "normalize_image",
+           "predict_widerface"]

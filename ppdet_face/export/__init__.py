@@ -21,8 +21,15 @@ from ppdet_face.utils.logging import get_logger
 from .calibration import init_random_weights
 from .infer_cfg import build_infer_cfg, write_infer_cfg
 from .onnx import export_onnx, fix_onnx_graph
-from .program import (IR_KINDS, UNSAFE_PADDLE_OPS, InferenceDetector, export_input_spec, export_paddle,
-                      export_program, program_ops)
+from .program import (
+    IR_KINDS,
+    UNSAFE_PADDLE_OPS,
+    InferenceDetector,
+    export_input_spec,
+    export_paddle,
+    export_program,
+    program_ops,
+)
 
 __all__ = ["EXPORT_FORMATS", "IR_KINDS", "UNSAFE_PADDLE_OPS", "InferenceDetector", "build_infer_cfg",
            "export_input_spec",

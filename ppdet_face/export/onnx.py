@@ -14,89 +14,80 @@ __all__ = ["export_onnx", "fix_onnx_graph"]
 logger = get_logger("export")
 
 
-def fix_onnx_graph(onnx_model):
-    """Rewrite ``Max(x, Mul(x, a))`` (``0 < a < 1`` scalar) into ``LeakyRelu(x, alpha=a)``.
+class _GraphIndex:
+    """Producers, consumers and scalar constants of an ONNX graph."""
 
-    Returns the number of rewrites. Also raises if the graph has a ``LeakyRelu`` whose alpha
-    is not a sane slope (the paddle2onnx double-as-float bug), which we never expect here.
-    """
-    from onnx import helper, numpy_helper
+    def __init__(self, graph):
+        from onnx import numpy_helper
 
-    graph = onnx_model.graph
-    consts = {init.name: init for init in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant":
-            for attr in node.attribute:
-                if attr.name == "value":
-                    consts[node.output[0]] = attr.t
-    producers = {out: node for node in graph.node for out in node.output}
-    consumers = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    graph_outputs = {o.name for o in graph.output}
+        self.to_array = numpy_helper.to_array
+        self.consts = {init.name: init for init in graph.initializer}
+        for node in graph.node:
+            if node.op_type == "Constant":
+                self.consts.update({node.output[0]: a.t for a in node.attribute if a.name == "value"})
+        self.producers = {out: node for node in graph.node for out in node.output}
+        self.consumers = {}
+        for node in graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+        self.outputs = {o.name for o in graph.output}
 
-    def scalar(name):
-        if name not in consts:
+    def scalar(self, name):
+        if name not in self.consts:
             return None
-        arr = numpy_helper.to_array(consts[name])
+        arr = self.to_array(self.consts[name])
         return float(arr.reshape(-1)[0]) if arr.size == 1 else None
 
-    def zero(name):
-        value = scalar(name)
-        return value is not None and value == 0.0
+    def _zero(self, name):
+        return self.scalar(name) == 0.0
 
-    def through(name):
+    def single_use(self, name):
+        return name not in self.outputs and len(self.consumers.get(name, [])) == 1
+
+    def through(self, name):
         """Walk back from ``name`` over Identity and ``+ 0`` nodes: (source name, nodes passed)."""
         chain = []
-        while name in producers and name not in graph_outputs and len(consumers.get(name, [])) == 1:
-            node = producers[name]
+        while name in self.producers and self.single_use(name):
+            node = self.producers[name]
             if node.op_type == "Identity":
-                chain.append(node)
                 name = node.input[0]
-            elif node.op_type == "Add" and len(node.input) == 2 and (zero(node.input[0]) or zero(node.input[1])):
-                chain.append(node)
-                name = node.input[1] if zero(node.input[0]) else node.input[0]
+            elif node.op_type == "Add" and len(node.input) == 2 and any(self._zero(i) for i in node.input):
+                name = node.input[1] if self._zero(node.input[0]) else node.input[0]
             else:
                 break
+            chain.append(node)
         return name, chain
 
-    def source(name):
-        while name in producers and producers[name].op_type == "Identity":
-            name = producers[name].input[0]
+    def source(self, name):
+        while name in self.producers and self.producers[name].op_type == "Identity":
+            name = self.producers[name].input[0]
         return name
 
-    rewrites, drop = [], set()
-    for node in graph.node:
-        if node.op_type != "Max" or len(node.input) != 2:
+
+def _leaky_pattern(index, node):
+    """``(dead nodes, x, alpha)`` when ``node`` is ``Max(x, Mul(x, a))`` with a scalar ``0 < a < 1``, else None."""
+    if node.op_type != "Max" or len(node.input) != 2:
+        return None
+    for x_name, m_name in (node.input, node.input[::-1]):
+        m_name, chain = index.through(m_name)
+        mul = index.producers.get(m_name)
+        if mul is None or mul.op_type != "Mul" or not index.single_use(m_name):
             continue
-        for x_name, m_name in (node.input, node.input[::-1]):
-            m_name, chain = through(m_name)
-            mul = producers.get(m_name)
-            if mul is None or mul.op_type != "Mul" or len(consumers.get(m_name, [])) != 1 or m_name in graph_outputs:
-                continue
-            srcs = [source(i) for i in mul.input]
-            if source(x_name) not in srcs:
-                continue
-            other = mul.input[1] if srcs[0] == source(x_name) else mul.input[0]
-            alpha = scalar(other) if scalar(other) is not None else scalar(source(other))  # Identity(Constant)
-            if alpha is None or not 0.0 < alpha < 1.0:
-                continue
-            rewrites.append((node, [mul] + chain, x_name, alpha))
-            break
-    new_nodes = {}
-    for node, dead, x_name, alpha in rewrites:
-        drop.update(id(n) for n in dead)
-        new_nodes[id(node)] = helper.make_node("LeakyRelu", [x_name], list(node.output), name=node.name + "_leaky",
-                                               alpha=alpha)
-    kept = []
-    for node in graph.node:
-        if id(node) in drop:
+        srcs = [index.source(i) for i in mul.input]
+        if index.source(x_name) not in srcs:
             continue
-        kept.append(new_nodes.get(id(node), node))
-    # Drop nodes left without consumers (e.g. the Identity that fed the removed Mul).
-    while True:
-        used = {name for node in kept for name in node.input} | graph_outputs
+        other = mul.input[1] if srcs[0] == index.source(x_name) else mul.input[0]
+        alpha = index.scalar(other) if index.scalar(other) is not None else index.scalar(index.source(other))
+        if alpha is not None and 0.0 < alpha < 1.0:
+            return [mul] + chain, x_name, alpha
+    return None
+
+
+def _prune(graph, kept):
+    """Keep ``kept`` nodes minus those left without consumers, and only the initializers still used."""
+    outputs = {o.name for o in graph.output}
+    while True:  # e.g. the Identity that fed a removed Mul
+        used = {name for node in kept for name in node.input} | outputs
         alive = [node for node in kept if any(out in used for out in node.output)]
         if len(alive) == len(kept):
             break
@@ -104,15 +95,36 @@ def fix_onnx_graph(onnx_model):
     del graph.node[:]
     graph.node.extend(kept)
     used = {name for node in kept for name in node.input}
-    unused = [init for init in graph.initializer if init.name not in used]
-    for init in unused:
+    for init in [init for init in graph.initializer if init.name not in used]:
         graph.initializer.remove(init)
+
+
+def fix_onnx_graph(onnx_model):
+    """Rewrite ``Max(x, Mul(x, a))`` (``0 < a < 1`` scalar) into ``LeakyRelu(x, alpha=a)``.
+
+    Returns the number of rewrites. Also raises if the graph has a ``LeakyRelu`` whose alpha
+    is not a sane slope (the paddle2onnx double-as-float bug), which we never expect here.
+    """
+    from onnx import helper
+
+    graph = onnx_model.graph
+    index = _GraphIndex(graph)
+    drop, new_nodes = set(), {}
+    for node in graph.node:
+        found = _leaky_pattern(index, node)
+        if found is None:
+            continue
+        dead, x_name, alpha = found
+        drop.update(id(n) for n in dead)
+        new_nodes[id(node)] = helper.make_node("LeakyRelu", [x_name], list(node.output), name=node.name + "_leaky",
+                                               alpha=alpha)
+    _prune(graph, [new_nodes.get(id(node), node) for node in graph.node if id(node) not in drop])
     for node in graph.node:
         if node.op_type == "LeakyRelu":
             alpha = next((a.f for a in node.attribute if a.name == "alpha"), 0.01)
             if not 1e-6 < alpha < 1.0:
                 raise RuntimeError(f"ONNX LeakyRelu {node.name} has alpha={alpha!r} (paddle2onnx attribute bug)")
-    return len(rewrites)
+    return len(new_nodes)
 
 
 def export_onnx(model, save_dir, fixed_shape=None, opset=11, check=True):

@@ -47,7 +47,10 @@ def _candidates(g, boxes_name, scores_name, post):
 
 
 def _select(g, top_v, cand_boxes, post):
-    """NonMaxSuppression; returns the kept rows ordered by image, then score: ``(image [K], scores [K, 1], boxes [K, 4])``."""
+    """NonMaxSuppression; the kept rows ordered by image, then score.
+
+    Returns ``(image [K], scores [K, 1], boxes [K, 4])``.
+    """
     c0, c2 = g.const("zero", [0], np.int64), g.const("two", [2], np.int64)
     keep = g.const("keep_top_k", [post.keep_top_k if post.keep_top_k > 0 else 2 ** 31 - 1], np.int64)
     iou = g.const("iou", [post.nms_threshold], np.float32)

@@ -1,5 +1,4 @@
 """Every shipped config builds, and runs one real train step (reader included) and one eval step."""
-import pathlib
 
 import numpy as np
 import paddle
@@ -66,7 +65,8 @@ def test_python_object_tags_are_refused(tmp_path):
 
 @pytest.mark.parametrize("override,message", [
     ("BlazeFaceNeck.neck_typ=fpn", "BlazeFaceNeck.neck_typ: unknown option; did you mean 'neck_type'"),
-    ("BlazeFaceDetector.backbone=BlazeFaceBackbon", "unknown component 'BlazeFaceBackbon'; did you mean 'BlazeFaceBackbone'"),
+    ("BlazeFaceDetector.backbone=BlazeFaceBackbon",
+     "unknown component 'BlazeFaceBackbon'; did you mean 'BlazeFaceBackbone'"),
     ("architecture=BlazeFaceDetecter", "did you mean 'BlazeFaceDetector'"),
     ("BlazeFaceBackbon={act: relu}", "unknown component section 'BlazeFaceBackbon'"),
     ("TrainDataset.dataset_dri=x", "WIDERFaceDetDataset has no option 'dataset_dri'"),

@@ -2,9 +2,9 @@
 import types
 
 import numpy as np
+import paddle
 import pytest
 from ppdet.utils.stats import TrainingStats
-import paddle
 
 from ppdet_face.engine import NonFiniteLossError
 from ppdet_face.engine.trainer import NonFiniteLossGuard

@@ -14,9 +14,15 @@ import paddle
 import pytest
 
 from helpers import CONFIGS, REPO
-from ppdet_face.engine.weights import (UnsafeWeightsError, WeightsError, WeightsNotFoundError,
-                                       check_resume_checkpoint, load_weights, read_state_dict,
-                                       resume_checkpoint_base)
+from ppdet_face.engine.weights import (
+    UnsafeWeightsError,
+    WeightsError,
+    WeightsNotFoundError,
+    check_resume_checkpoint,
+    load_weights,
+    read_state_dict,
+    resume_checkpoint_base,
+)
 
 FPN_SSH = CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"
 PLAIN = CONFIGS / "face_detection" / "blazeface_1000e.yml"
@@ -93,7 +99,8 @@ def test_wrong_architecture_lists_shapes_missing_and_unexpected_with_counts(tmp_
     text = str(err.value)
     lines = text.splitlines()
     assert lines[0].startswith(f"weights {tmp_path / 'fpn.pdparams'} do not fit BlazeFaceDetector "
-                               f"({len(own)} tensors): {len(mismatched)} shape mismatches, {len(unexpected)} unexpected")
+                               f"({len(own)} tensors): {len(mismatched)} shape mismatches, "
+                               f"{len(unexpected)} unexpected")
     k = mismatched[0]
     assert f"    {k}: expected {list(own[k].shape)}, got {list(theirs[k].shape)} in the file" in lines
     assert f"  unexpected in the file (not in the model) ({len(unexpected)}):" in lines

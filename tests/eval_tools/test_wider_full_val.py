@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from eval_tools import SETTINGS, evaluate_widerface, load_ground_truth, write_predictions
 from devtools.synthetic_predictions import synthetic_predictions
+from eval_tools import SETTINGS, evaluate_widerface, load_ground_truth, write_predictions
 
 
 @pytest.fixture(scope="module")

@@ -185,9 +185,12 @@ def test_img_pr_info_and_voc_ap_small():
 # Literal port of the official MATLAB loops, used to check the vectorised implementation.
 # ------------------------------------------------------------------------------------------------
 def _ref_overlap(gt, p):
-    x1 = np.maximum(gt[:, 0], p[0]); y1 = np.maximum(gt[:, 1], p[1])
-    x2 = np.minimum(gt[:, 2], p[2]); y2 = np.minimum(gt[:, 3], p[3])
-    w = x2 - x1 + 1; h = y2 - y1 + 1
+    x1 = np.maximum(gt[:, 0], p[0])
+    y1 = np.maximum(gt[:, 1], p[1])
+    x2 = np.minimum(gt[:, 2], p[2])
+    y2 = np.minimum(gt[:, 3], p[3])
+    w = x2 - x1 + 1
+    h = y2 - y1 + 1
     inter = w * h
     aarea = (gt[:, 2] - gt[:, 0] + 1) * (gt[:, 3] - gt[:, 1] + 1)
     barea = (p[2] - p[0] + 1) * (p[3] - p[1] + 1)
@@ -203,26 +206,34 @@ def reference_wider_eval(preds_by_image, gt, thresh_num=1000, iou_thresh=0.5):
     max_s, min_s = float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max)
     for p in preds:
         if len(p):
-            max_s = max(max_s, p[:, 4].max()); min_s = min(min_s, p[:, 4].min())
+            max_s = max(max_s, p[:, 4].max())
+            min_s = min(min_s, p[:, 4].min())
     preds = [np.column_stack([p[:, :4], (p[:, 4] - min_s) / (max_s - min_s)]) for p in preds]
     aps, curves = {}, {}
     for s in SETTINGS:
-        org = np.zeros((thresh_num, 2)); count_face = 0
+        org = np.zeros((thresh_num, 2))
+        count_face = 0
         for im, p in zip(gt.images, preds):
             keep = im.keep[s]
             count_face += int(keep.sum())
             if len(im.boxes) == 0 or len(p) == 0:
                 continue
-            g = im.boxes.copy(); g[:, 2] += g[:, 0]; g[:, 3] += g[:, 1]
-            q = p.copy(); q[:, 2] += q[:, 0]; q[:, 3] += q[:, 1]
-            pred_recall = np.zeros(len(p)); recall_list = np.zeros(len(g))
+            g = im.boxes.copy()
+            g[:, 2] += g[:, 0]
+            g[:, 3] += g[:, 1]
+            q = p.copy()
+            q[:, 2] += q[:, 0]
+            q[:, 3] += q[:, 1]
+            pred_recall = np.zeros(len(p))
+            recall_list = np.zeros(len(g))
             proposal = np.ones(len(p))
             for h in range(len(p)):
                 ov = _ref_overlap(g, q[h, :4])
                 idx = int(np.argmax(ov))
                 if ov[idx] >= iou_thresh:
                     if not keep[idx]:
-                        recall_list[idx] = -1; proposal[h] = -1
+                        recall_list[idx] = -1
+                        proposal[h] = -1
                     elif recall_list[idx] == 0:
                         recall_list[idx] = 1
                 pred_recall[h] = np.sum(recall_list == 1)
@@ -234,8 +245,10 @@ def reference_wider_eval(preds_by_image, gt, thresh_num=1000, iou_thresh=0.5):
                     org[t - 1, 0] += np.sum(proposal[:r + 1] == 1)
                     org[t - 1, 1] += pred_recall[r]
         with np.errstate(all="ignore"):
-            prec = org[:, 1] / org[:, 0]; rec = org[:, 1] / count_face
-        mrec = np.concatenate(([0.0], rec, [1.0])); mpre = np.concatenate(([0.0], prec, [0.0]))
+            prec = org[:, 1] / org[:, 0]
+            rec = org[:, 1] / count_face
+        mrec = np.concatenate(([0.0], rec, [1.0]))
+        mpre = np.concatenate(([0.0], prec, [0.0]))
         for i in range(len(mpre) - 1, 0, -1):
             mpre[i - 1] = np.fmax(mpre[i - 1], mpre[i])
         i = np.flatnonzero(mrec[1:] != mrec[:-1])
@@ -249,7 +262,8 @@ def random_case(seed, n_images=12):
     images, preds = [], {}
     for k in range(n_images):
         n = int(rng.integers(0, 8))
-        xy = rng.uniform(0, 200, (n, 2)); wh = rng.uniform(4, 40, (n, 2))
+        xy = rng.uniform(0, 200, (n, 2))
+        wh = rng.uniform(4, 40, (n, 2))
         boxes = np.round(np.column_stack([xy, wh]))
         hard = rng.random(n) < 0.8
         medium = hard & (rng.random(n) < 0.6)

@@ -14,7 +14,7 @@ from ppdet.core.workspace import create
 
 from helpers import CONFIGS, REPO, normalize
 from ppdet_face.engine import load_config
-from ppdet_face.export import InferenceDetector, UNSAFE_PADDLE_OPS, export_model, init_random_weights, program_ops
+from ppdet_face.export import UNSAFE_PADDLE_OPS, InferenceDetector, export_model, init_random_weights, program_ops
 
 CONFIG = CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"
 

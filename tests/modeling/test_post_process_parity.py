@@ -7,12 +7,13 @@ import paddle
 import pytest
 from ppdet.core.workspace import create
 
+from devtools.upstream import build_upstream
 from helpers import CONFIGS, normalize
 from ppdet_face.engine import load_config
 from ppdet_face.export import init_random_weights
-from devtools.upstream import build_upstream
 
-PHOTOS = ["dlib_faces/2007_007763.jpg", "wider_face_val_subset/WIDER_val/images/0--Parade/0_Parade_marchingband_1_20.jpg"]
+PHOTOS = ["dlib_faces/2007_007763.jpg",
+          "wider_face_val_subset/WIDER_val/images/0--Parade/0_Parade_marchingband_1_20.jpg"]
 
 
 @pytest.fixture(scope="module")
