@@ -14,6 +14,9 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = "configs/face_detection/blazeface_fpn_ssh_demo.yml"
 NAME = "blazeface_fpn_ssh_demo"
+REAL_CONFIG = "configs/face_detection/blazeface_fpn_ssh_wider_real.yml"
+REAL_NAME = "blazeface_fpn_ssh_wider_real"
+REAL_WEIGHTS = os.path.join("pretrained", REAL_NAME)
 AP_TARGET = 0.9
 # The settings the target applies to. "hard" adds 8-16 px faces, below BlazeFace's smallest anchor
 # (16 px at stride 8); it is printed, not gated (PaddleDetection's WIDER model: 0.907 / 0.883 / 0.793).
@@ -34,6 +37,35 @@ def run(step, cmd, log):
     if proc.returncode != 0:
         sys.exit(f"demo: step '{step}' failed (exit {proc.returncode}); full log: {log}")
     return time.time() - start
+
+
+def _shared_dir():
+    return os.environ.get("PPDET_FACE_SHARED") or os.path.join(os.path.dirname(REPO), "shared")
+
+
+def _real_faces(py, out, artefacts):
+    """The bundled real-face model, exported, on real photos: matplotlib's sample portrait (every
+    machine has it) and, when ../shared exists, the 9 WIDER val images of its subset."""
+    import matplotlib
+
+    export_dir = os.path.join(REPO, "output_inference")
+    run("export real-face model", [py, "tools/export_model.py", "-c", REAL_CONFIG, "--output_dir", export_dir,
+                                   "-o", f"weights={REAL_WEIGHTS}"], os.path.join(out, "export_real.log"))
+    model_dir = os.path.join(export_dir, REAL_NAME)
+    photos = {"portrait": os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")}
+    subset = os.path.join(_shared_dir(), "data", "wider_face_val_subset", "WIDER_val", "images")
+    if os.path.isdir(subset):
+        photos["wider_subset"] = subset
+    else:
+        print(f"\n=== real WIDER images skipped: {subset} not found (set PPDET_FACE_SHARED)", flush=True)
+    for name, path in photos.items():
+        vis_dir = os.path.join(out, f"vis_real_{name}")
+        shutil.rmtree(vis_dir, ignore_errors=True)
+        source = ["--image_dir", path] if os.path.isdir(path) else ["--image_file", path]
+        run(f"deploy real faces ({name})", [py, "deploy/python/infer.py", "--model_dir", model_dir, *source,
+                                           "--output_dir", vis_dir, "--save_results", "--threshold", "0.5"],
+            os.path.join(out, f"deploy_real_{name}.log"))
+        artefacts.append((f"real faces, {name}: pictures + JSON", vis_dir))
 
 
 def main():
@@ -86,6 +118,7 @@ def main():
                    "--save_results", "--threshold", "0.5", "--enable_mkldnn", "True"], os.path.join(out, "deploy.log"))
     artefacts.append(("pictures with boxes + JSON results", vis_dir))
 
+    _real_faces(py, out, artefacts)
     print("\n=== demo summary")
     for what, where in artefacts:
         print(f"  {what:<40} {os.path.relpath(where, REPO)}")

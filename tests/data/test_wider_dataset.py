@@ -250,3 +250,30 @@ def test_train_tool_missing_dataset_dir_is_one_line(tmp_path):
     assert proc.stderr.strip().splitlines()[-1] == (
         f"error: Dataset {missing} is not valid for reason above, please check again.")
     assert f"Config dataset_dir {missing} is not exits" in proc.stdout + proc.stderr
+
+
+def test_real_data_reader_keeps_all_709_faces_of_a_crowd(tmp_path):
+    """The wider_real config's reader (its batch padding, with a deterministic resize instead of the
+    random crop) delivers every face of a 709-face image next to a 1-face image: nothing truncated."""
+    from ppdet.core.workspace import create
+
+    from helpers import CONFIGS
+    from ppdet_face.engine import load_config
+    from ppdet_face.engine.trainer import check_num_max_boxes
+
+    crowd = [(x * 14 % 980, x // 70 * 14, 10, 10) for x in range(709)]
+    _, d = _dataset(tmp_path, [("crowd.jpg", crowd), ("one.jpg", [(10, 10, 50, 50)])])
+    cv2.imwrite(str(d / "crowd.jpg"), np.full((160, 1000, 3), 128, np.uint8))
+    cv2.imwrite(str(d / "one.jpg"), np.full((100, 100, 3), 128, np.uint8))
+    cfg = load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_wider_real.yml"), [
+        f"TrainDataset.dataset_dir={tmp_path}", "TrainDataset.image_dir=images", "TrainDataset.anno_path=gt.txt",
+        "TrainReader.shuffle=false", "TrainReader.batch_size=2",
+        "TrainReader.sample_transforms=[{Decode: {}}, {Resize: {target_size: [320, 320], keep_ratio: false}}, "
+        "{NormalizeBox: {}}]"])
+    dataset = cfg["TrainDataset"]
+    dataset.parse_dataset()
+    assert check_num_max_boxes(dataset, cfg["TrainReader"]) is None  # 0 faces truncated
+    batch = next(iter(create("TrainReader")(dataset, 0)))
+    boxes = batch["gt_bbox"].numpy()
+    real = (boxes[..., 2] > boxes[..., 0]).sum(axis=1)
+    assert boxes.shape[1] == 709 and sorted(real.tolist()) == [1, 709]
