@@ -15,12 +15,13 @@ whose difficulty file (default ``difficulty_easy_medium_hard.txt`` beside it) li
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
 
+from eval_tools import plot_pr_curves  # lazy: imports matplotlib only when called
 from eval_tools.box_overlaps import BACKENDS, get_backend
+from eval_tools.cli_output import write_outputs
 from eval_tools.wider_format import WiderFormatError
 from eval_tools.widerface import evaluate, load_ground_truth
 
@@ -89,23 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{result.num_predictions} predictions on {result.num_images} images; "
           f"read {result.timing['read_predictions']:.2f} s, "
           f"evaluate {result.timing['evaluate']:.2f} s")
+    payload = None
     if args.json:
         payload = result.to_dict()
         payload.update(pred_dir=str(args.pred), gt=str(args.gt))
-        out = Path(args.json)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise SystemExit(f"error: cannot write {out}: {exc}") from None
-        print(f"wrote {out}")
-    if args.plot:
-        from eval_tools.plotting import plot_pr_curves
-
-        try:
-            print(f"wrote {plot_pr_curves(result, args.plot)}")
-        except OSError as exc:
-            raise SystemExit(f"error: cannot write {args.plot}: {exc}") from None
+    write_outputs(args.json, payload, args.plot, lambda path: plot_pr_curves(result, path))
     return 0
 
 

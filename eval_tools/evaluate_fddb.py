@@ -23,12 +23,13 @@ The logic lives in :mod:`eval_tools.fddb`.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from eval_tools import plot_fddb_roc  # lazy: imports matplotlib only when called
+from eval_tools.cli_output import write_outputs
 from eval_tools.fddb import (
     DET_FORMATS,
     FDDBFormatError,
@@ -121,23 +122,11 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: cannot write the ROC files: {exc}") from None
     print(format_fddb_table(results))
     print(f"total {time.perf_counter() - t0:.2f} s")
+    payload = None
     if args.json:
         payload = {"annotations": str(args.annotations), "folds": args.folds,
                    "clipped": bool(args.image_dir), "detectors": [r.to_dict() for r in results]}
-        out = Path(args.json)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise SystemExit(f"error: cannot write {out}: {exc}") from None
-        print(f"wrote {out}")
-    if args.plot:
-        from eval_tools.plotting import plot_fddb_roc
-
-        try:
-            print(f"wrote {plot_fddb_roc(results, args.plot)}")
-        except OSError as exc:
-            raise SystemExit(f"error: cannot write {args.plot}: {exc}") from None
+    write_outputs(args.json, payload, args.plot, lambda path: plot_fddb_roc(results, path))
     return 0
 
 

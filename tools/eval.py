@@ -70,25 +70,15 @@ def _dataset_paths(cfg, dataset_dir):
 
 def _build_predictor(cfg, predictor_cls):
     """The model with its weights, wrapped in the WIDER predictor; any failure is one error line."""
-    from ppdet.core.workspace import create
-
-    from ppdet_face.engine.weights import WeightsError, load_weights, resolve_weights
+    from ppdet_face.engine.weights import WeightsError, build_model, resolve_weights
 
     if not cfg.get("weights"):
         _fail("no weights given (-o weights=<path to .pdparams or .safetensors>)")
     try:
-        weights = resolve_weights(cfg.get("weights"))  # a missing file fails before the model is built
+        resolve_weights(cfg.get("weights"))  # a missing file fails before the model is built
+        model, _ = build_model(cfg)
     except WeightsError as exc:
         _fail(exc)
-    try:
-        model = create(cfg.architecture)
-    except Exception as exc:  # noqa: BLE001  (a config error surfacing while building: one line, exit 1)
-        _fail(f"cannot build {cfg.get('architecture')}: {exc}")
-    try:
-        load_weights(model, weights)
-    except WeightsError as exc:
-        _fail(exc)
-    model.eval()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RuntimeWarning)

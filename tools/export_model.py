@@ -42,31 +42,20 @@ def main(argv=None):
     if args.fixed_shape is not None and args.fixed_shape <= 0:
         sys.exit(f"error: --fixed_shape must be positive, got {args.fixed_shape}")
     import paddle
-    from ppdet.core.workspace import create
 
-    from ppdet_face.engine.weights import WeightsError, WeightsNotFoundError, load_weights
-    from ppdet_face.export import export_model, init_random_weights
+    from ppdet_face.engine.weights import WeightsError, build_model
+    from ppdet_face.export import export_model
 
     paddle.set_device("cpu")
-    model = create(cfg.architecture)
-    model.eval()
-    weights = cfg.get("weights")
-    random_weights = False
     try:
-        found = load_weights(model, weights)
-        logger.info("loaded weights %s", found)
-    except WeightsNotFoundError as exc:
-        if not args.allow_random_weights:
-            sys.exit(f"error: {exc} (pass -o weights=<path/model_final>, or --allow_random_weights)")
-        logger.warning("%s: exporting SEEDED RANDOM weights (seed %d) -- for tests and speed measurements only, "
-                       "the detections mean nothing", exc, args.seed)
-        init_random_weights(model, seed=args.seed)
-        random_weights = True
+        model, random_note = build_model(cfg, args.allow_random_weights, args.seed)
     except WeightsError as exc:
         sys.exit(f"error: {exc}")
+    if random_note:
+        logger.warning(random_note)
     try:
         save_dir = export_model(model, cfg, args.output_dir, fmt=args.format, fixed_shape=args.fixed_shape,
-                                random_weights=random_weights)
+                                random_weights=bool(random_note))
     except (NotImplementedError, ValueError, TypeError) as exc:
         sys.exit(f"error: {exc}")
     print(save_dir)

@@ -37,26 +37,6 @@ def _fail(message):
     sys.exit(f"error: {message}")  # one line, exit status 1
 
 
-def _load_model(cfg, args):
-    from ppdet.core.workspace import create
-
-    from ppdet_face.engine.weights import WeightsError, WeightsNotFoundError, load_weights, resolve_weights
-    from ppdet_face.export import init_random_weights
-
-    model = create(cfg.architecture)
-    try:
-        load_weights(model, resolve_weights(cfg.get("weights")))
-    except WeightsNotFoundError as exc:
-        if not args.allow_random_weights:
-            _fail(f"{exc} (pass -o weights=<path/model_final>, or --allow_random_weights)")
-        print(f"warning: {exc}: SEEDED RANDOM weights (seed {args.seed}), the detections mean nothing",
-              file=sys.stderr)
-        init_random_weights(model, seed=args.seed)
-    except WeightsError as exc:
-        _fail(exc)
-    return model
-
-
 def main(argv=None):
     args = parse_args(argv)
     from tqdm import tqdm
@@ -65,6 +45,7 @@ def main(argv=None):
     from eval_tools.fddb import FDDBFormatError, read_fold_images, write_fddb_detections
     from ppdet_face.data.image_io import BadImageError, read_image_rgb
     from ppdet_face.engine import ConfigError, load_config, setup_device
+    from ppdet_face.engine.weights import build_model
     from ppdet_face.evaluation import WiderFacePredictor
 
     try:
@@ -77,8 +58,11 @@ def main(argv=None):
     if not any(os.path.isfile(p) for p in paths):
         _fail(f"none of the {len(paths)} fold images exists under {args.image_dir} (first: {paths[0]})")
     try:
-        predictor = WiderFacePredictor.from_config(cfg, _load_model(cfg, args))
-    except (ValueError, RuntimeError) as exc:
+        model, random_note = build_model(cfg, args.allow_random_weights, args.seed)
+        if random_note:
+            print(f"warning: {random_note}", file=sys.stderr)
+        predictor = WiderFacePredictor.from_config(cfg, model)
+    except (ValueError, RuntimeError) as exc:  # WeightsError is a ValueError
         _fail(exc)
     if len(paths) >= 10:  # sizes the allocator once (see WiderFacePredictor.warmup)
         predictor.warmup(args.multi_scale)

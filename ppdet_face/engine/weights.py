@@ -423,3 +423,38 @@ def convert_to_safetensors(src, dst, trust=False):
         if os.path.exists(tmp):
             os.remove(tmp)
     return len(state)
+
+
+def build_model(cfg, allow_random_weights=False, seed=0):
+    """The config's architecture in eval mode with its ``weights`` loaded (strictly).
+
+    Args:
+        cfg (dict): a loaded config (``architecture``, ``weights``).
+        allow_random_weights (bool): without weights, use seeded random calibrated weights
+            (:func:`ppdet_face.export.init_random_weights`; for tests and speed measurements). Default: False.
+        seed (int): seed of the random weights. Default: 0.
+
+    Returns:
+        tuple: ``(model, random_note)``: ``random_note`` is None, or the one-line warning to show when
+        random weights were used.
+
+    Raises:
+        WeightsNotFoundError: no weights file (the message says how to give one).
+        WeightsError: weights that cannot be read or do not fit the model.
+    """
+    from ppdet.core.workspace import create
+
+    from ..export import init_random_weights
+
+    model = create(cfg.architecture)
+    model.eval()
+    try:
+        logger.info("loaded weights %s", load_weights(model, cfg.get("weights")))
+        return model, None
+    except WeightsNotFoundError as exc:
+        if not allow_random_weights:
+            raise WeightsNotFoundError(f"{exc} (pass -o weights=<path/model_final>, or --allow_random_weights)") \
+                from None
+        init_random_weights(model, seed=seed)
+        return model, (f"{exc}: SEEDED RANDOM weights (seed {seed}) -- for tests and speed measurements only, "
+                       "the detections mean nothing")
