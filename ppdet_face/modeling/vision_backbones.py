@@ -5,6 +5,10 @@ and only choose where each stride ends, so ``paddle.vision``'s ImageNet weights
 (:data:`PRETRAINED_URLS`, what ``pretrained=True`` downloads) load through
 :meth:`VisionBackbone.map_pretrained_keys`: ``<name>`` -> ``body.<name>``, the classifier dropped.
 ``ppdet_face.engine.weights.load_pretrain_weights`` uses it for ``pretrain_weights``.
+
+Every wrapper takes ``freeze_norm`` (Default: False): BatchNorm layers then always normalise with their
+(ImageNet) running statistics and their scale and shift are not trained, the usual detection practice when a
+batch holds a few large images (SSH trains with 4); VGG16 has no BatchNorm.
 """
 import paddle.nn as nn
 from paddle.vision import models
@@ -29,6 +33,10 @@ class VisionBackbone(nn.Layer):
     Subclasses build ``self.body`` and set ``self.stages`` (lists of sub-layers of ``body`` run in
     order; stage ``i`` ends at stride ``STRIDES[i]``), :attr:`CHANNELS` and :attr:`CLASSIFIER`.
     ``forward({'image': x})`` returns ``[C8, C16, C32]``.
+
+    Args (of every wrapper):
+        freeze_norm (bool): BatchNorm always uses its running statistics and its scale / shift are not
+            trained. Default: False.
     """
 
     STRIDES = (8, 16, 32)
@@ -39,6 +47,14 @@ class VisionBackbone(nn.Layer):
     @property
     def out_shape(self):
         return [ShapeSpec(channels=c, stride=s) for c, s in zip(self.CHANNELS, self.STRIDES)]
+
+    def _freeze_norms(self):
+        """BatchNorm with fixed running statistics (also in training) and frozen scale / shift."""
+        for layer in self.body.sublayers():
+            if isinstance(layer, nn.BatchNorm2D):
+                layer._use_global_stats = True
+                layer.weight.stop_gradient = True
+                layer.bias.stop_gradient = True
 
     def forward(self, inputs):
         x = inputs["image"]
@@ -74,11 +90,13 @@ class VisionVGG16(VisionBackbone):
     CHANNELS = (512, 512, 512)
     CLASSIFIER = ("classifier.",)
 
-    def __init__(self):
+    def __init__(self, freeze_norm=False):
         super().__init__()
         self.body = models.vgg16(pretrained=False, num_classes=0, with_pool=False)
         layers = _children(self.body.features)  # 13 conv+relu pairs and 5 max-pools
         self.stages = [layers[:23], layers[23:30], layers[30:]]
+        if freeze_norm:
+            self._freeze_norms()
 
 
 @register
@@ -89,10 +107,12 @@ class VisionResNet50(VisionBackbone):
     CHANNELS = (512, 1024, 2048)
     CLASSIFIER = ("fc.",)
 
-    def __init__(self):
+    def __init__(self, freeze_norm=False):
         super().__init__()
         b = self.body = models.resnet50(pretrained=False, num_classes=0, with_pool=False)
         self.stages = [[b.conv1, b.bn1, b.relu, b.maxpool, b.layer1, b.layer2], [b.layer3], [b.layer4]]
+        if freeze_norm:
+            self._freeze_norms()
 
 
 @register
@@ -103,10 +123,12 @@ class VisionMobileNetV1(VisionBackbone):
     CHANNELS = (256, 512, 1024)
     CLASSIFIER = ("fc.",)
 
-    def __init__(self):
+    def __init__(self, freeze_norm=False):
         super().__init__()
         b = self.body = models.mobilenet_v1(pretrained=False, num_classes=0, with_pool=False)
         self.stages = [[b.conv1] + b.dwsl[:5], b.dwsl[5:11], b.dwsl[11:]]
+        if freeze_norm:
+            self._freeze_norms()
 
 
 @register
@@ -118,8 +140,10 @@ class VisionMobileNetV2(VisionBackbone):
     CHANNELS = (32, 96, 1280)
     CLASSIFIER = ("classifier.",)
 
-    def __init__(self):
+    def __init__(self, freeze_norm=False):
         super().__init__()
         self.body = models.mobilenet_v2(pretrained=False, num_classes=0, with_pool=False)
         layers = _children(self.body.features)
         self.stages = [layers[:7], layers[7:14], layers[14:]]
+        if freeze_norm:
+            self._freeze_norms()

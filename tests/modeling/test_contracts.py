@@ -132,3 +132,21 @@ def test_ssh_head_and_loss_gradients(module_sampling):
         assert not missing and not zero
     else:  # one module per step: exactly one level's convs learn
         assert len(missing) == 2 * 2 * 2 and not zero
+
+
+@pytest.mark.parametrize("backbone_cls", [VisionMobileNetV1, VisionMobileNetV2, VisionResNet50],
+                         ids=lambda c: c.__name__)
+def test_vision_backbone_freeze_norm_uses_running_statistics_in_training(backbone_cls):
+    paddle.seed(0)
+    net = backbone_cls(freeze_norm=True)
+    x = paddle.randn([2, 3, 64, 64])
+    net.train()
+    train_out = net({"image": x})
+    net.eval()
+    eval_out = net({"image": x})
+    for a, b in zip(train_out, eval_out):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    norms = [m for m in net.sublayers() if isinstance(m, paddle.nn.BatchNorm2D)]
+    assert norms and all(m.weight.stop_gradient and m.bias.stop_gradient for m in norms)
+    missing, zero = _grads_everywhere(net, sum((f ** 2).mean() for f in net({"image": x})))
+    assert not missing and not zero
