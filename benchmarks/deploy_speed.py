@@ -240,8 +240,8 @@ def target_lines(rows, threads):
                  f"CPU time{one} -> {verdict(r['met'])} (by minima: {r['min']:.2f}x)")
     if "onednn_speedup" in v:
         u = v["onednn_speedup"]
-        lines.append(f"  Paddle with oneDNN faster than without: {u['wall']:.2f}x by medians, {u['cpu']:.2f}x by CPU time "
-                     f"-> {verdict(u['met'])}")
+        lines.append(f"  Paddle with oneDNN faster than without: {u['wall']:.2f}x by medians, "
+                     f"{u['cpu']:.2f}x by CPU time -> {verdict(u['met'])}")
     return lines
 
 

@@ -50,9 +50,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
 import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def default_data() -> Path:
@@ -132,11 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     from ppdet.metrics import widerface_utils as wu
 
     from eval_tools import SETTINGS, evaluate_widerface, load_ground_truth
-    from eval_tools.wider_format import write_gt_txt
-    from ppdet_face.engine import load_config, setup_device
     from eval_tools.boxes import corners_to_wider
+    from eval_tools.wider_format import write_gt_txt
     from ppdet_face import config_keys
     from ppdet_face.data.preprocess import normalization
+    from ppdet_face.engine import load_config, setup_device
     from ppdet_face.evaluation import WiderFacePredictor, list_wider_images, predict_widerface
 
     cfg = load_config(args.config)

@@ -146,8 +146,9 @@ def _patch_convbn():
 
 
 def _build_ours():
-    import ppdet_face  # noqa: F401
     from ppdet.core.workspace import create, load_config
+
+    import ppdet_face  # noqa: F401
 
     cfg = load_config(str(CONFIG))
     return create(cfg.architecture)

@@ -23,12 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
 import numpy as np
 
 from eval_tools import SETTINGS, WiderFormatError, evaluate_widerface, load_ground_truth
 from eval_tools.wider_format import pred_file_path, write_pred_file
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_dir() -> Path:

@@ -18,7 +18,7 @@ from ppdet_face.engine.trainer import DataReaderError
 from ppdet_face.engine.weights import (
     WeightsError,
     check_resume_checkpoint,
-    load_weights,
+    load_pretrain_weights,
     resolve_weights,
     resume_checkpoint_base,
 )
@@ -90,7 +90,7 @@ def main(argv=None):
         if args.resume:
             trainer.resume_weights(check_resume_checkpoint(trainer.model, args.resume))
         elif pretrain:
-            load_weights(trainer.model, pretrain, allow_partial=args.allow_partial_weights,
+            load_pretrain_weights(trainer.model, pretrain, allow_partial=args.allow_partial_weights,
                          hint="(to fine-tune from weights of another head, pass --allow_partial_weights)")
             logger.info("loaded pretrain weights %s", pretrain)
     except WeightsError as exc:

@@ -32,8 +32,9 @@ import numpy as np
 from ..utils.logging import get_logger
 
 __all__ = ["WeightsError", "WeightsNotFoundError", "UnsafeWeightsError", "is_url", "resolve_weights",
-           "read_state_dict", "compare_state_dict", "load_weights", "resume_checkpoint_base", "check_resume_checkpoint",
-           "convert_to_safetensors", "safe_unpickle", "WEIGHT_SUFFIXES"]
+           "read_state_dict", "compare_state_dict", "load_weights", "load_pretrain_weights", "load_state",
+           "resume_checkpoint_base", "check_resume_checkpoint", "convert_to_safetensors", "safe_unpickle",
+           "WEIGHT_SUFFIXES"]
 
 logger = get_logger("weights")
 
@@ -307,7 +308,41 @@ def load_weights(model, path, allow_partial=False, hint=None):
         WeightsError: unreadable file, or names/shapes that do not fit the model.
     """
     found = resolve_weights(path)
+    load_state(model, read_state_dict(found), found, allow_partial, hint)
+    return found
+
+
+def load_pretrain_weights(model, path, allow_partial=False, hint=None):
+    """``pretrain_weights``: a whole detector's weights, or ImageNet weights of its backbone.
+
+    A file without any ``backbone.`` name, for a detector whose backbone has ``map_pretrained_keys``
+    (e.g. :class:`~ppdet_face.modeling.vision_backbones.VisionBackbone`), is the backbone's classification
+    network: its names are mapped and it loads into the backbone only (strictly unless ``allow_partial``);
+    anything else loads as :func:`load_weights`.
+
+    Args:
+        model (paddle.nn.Layer): the detector.
+        path (str): file or URL, as :func:`load_weights`.
+        allow_partial (bool): as :func:`load_weights`. Default: False.
+        hint (str|None): a line appended to a mismatch error. Default: None.
+
+    Returns:
+        str: the file loaded.
+    """
+    found = resolve_weights(path)
     state = read_state_dict(found)
+    backbone = getattr(model, "backbone", None)
+    mapper = getattr(backbone, "map_pretrained_keys", None)
+    if mapper is not None and not any(k.startswith("backbone.") for k in state):
+        load_state(backbone, mapper(state), found, allow_partial, hint)
+        logger.info("loaded %s into the backbone (%s) only", found, type(backbone).__name__)
+    else:
+        load_state(model, state, found, allow_partial, hint)
+    return found
+
+
+def load_state(model, state, found, allow_partial=False, hint=None):
+    """Put the name -> array dict ``state`` (read from ``found``) into ``model``; see :func:`load_weights`."""
     own = model.state_dict()
     missing, unexpected, mismatched = compare_state_dict(own, state)
     name = type(model).__name__
@@ -328,7 +363,6 @@ def load_weights(model, path, allow_partial=False, hint=None):
     else:  # partial: set the matching tensors one by one (set_state_dict warns once per absent key)
         for k, value in loadable.items():
             own[k].set_value(value)
-    return found
 
 
 def resume_checkpoint_base(path):

@@ -6,7 +6,10 @@ from .detector import FaceDetector
 from .face_head import BlazeFaceAnchors, BlazeFaceHead
 from .face_loss import BlazeFaceSSDLoss
 from .post_process import BlazeFacePostProcess
+from .ssh import SSHDetector, SSHLoss, SSHNeck
+from .vision_backbones import VisionMobileNetV1, VisionMobileNetV2, VisionResNet50, VisionVGG16
 
 __all__ = ["FaceDetector", "BlazeFaceBackbone", "BlazeFaceNeck", "BlazeFaceHead", "BlazeFaceAnchors",
            "BlazeFaceSSDLoss",
-           "BlazeFacePostProcess", "BlazeFaceDetector"]
+           "BlazeFacePostProcess", "BlazeFaceDetector", "SSHDetector", "SSHNeck", "SSHLoss",
+           "VisionVGG16", "VisionResNet50", "VisionMobileNetV1", "VisionMobileNetV2"]

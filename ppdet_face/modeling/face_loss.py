@@ -15,8 +15,8 @@ from ppdet.core.workspace import register, serializable
 #: 22,400 anchors at 640x640. A batch with more faces is matched block by block.
 MAX_IOU_ELEMENTS = 1 << 24
 
-__all__ = ["MAX_IOU_ELEMENTS", "BlazeFaceSSDLoss", "pairwise_iou", "encode_boxes", "assign_targets",
-           "mine_hard_negatives"]
+__all__ = ["MAX_IOU_ELEMENTS", "BlazeFaceSSDLoss", "pairwise_iou", "encode_boxes", "match_anchors",
+           "assign_targets", "mine_hard_negatives"]
 
 
 def pairwise_iou(boxes1, boxes2, eps=1e-10):
@@ -76,23 +76,21 @@ def _best_matches(gt_bbox, valid, anchors, max_elements):
     return best_iou, best_gt, paddle.concat(forced, axis=1)
 
 
-def assign_targets(gt_bbox, gt_class, anchors, overlap_threshold, max_iou_elements=MAX_IOU_ELEMENTS):
-    """Match every anchor to a ground-truth box, for the whole batch at once.
+def match_anchors(gt_bbox, gt_class, anchors, max_iou_elements=MAX_IOU_ELEMENTS):
+    """Best ground-truth box of every anchor, for the whole batch at once, each box forced onto its best anchor.
 
-    An anchor is positive when its best IoU is >= ``overlap_threshold``; in addition every
-    ground-truth box is forced onto its best anchor (so no face is left unmatched). Padding
-    boxes (zero width or height) never match.
+    Padding boxes (zero width or height) never match.
 
     Args:
         gt_bbox (Tensor): [B, G, 4] normalised x1, y1, x2, y2 (padding rows allowed).
         gt_class (Tensor): [B, G] or [B, G, 1] integer class ids (0-based foreground).
         anchors (Tensor): [A, 4] normalised anchors.
-        overlap_threshold (float): positive IoU threshold.
         max_iou_elements (int): bound of one IoU block (batch x boxes x anchors); crowded images
             are matched in several blocks. Default: :data:`MAX_IOU_ELEMENTS`.
 
     Returns:
-        tuple: ``(matched_box [B, A, 4], matched_class [B, A] int64, positive [B, A] bool)``.
+        tuple: ``(matched_box [B, A, 4], matched_class [B, A] int64, best_iou [B, A])``; ``best_iou``
+        is 2 on the anchor a box was forced onto and -1 in an image without boxes.
     """
     batch, num_anchors = gt_bbox.shape[0], anchors.shape[0]
     gt_class = gt_class.reshape([batch, -1]).astype("int64")
@@ -100,8 +98,8 @@ def assign_targets(gt_bbox, gt_class, anchors, overlap_threshold, max_iou_elemen
     counts = valid.astype("int64").sum(axis=1)
     num_real = int(counts.max()) if gt_bbox.shape[1] else 0
     if num_real == 0:
-        zeros = paddle.zeros([batch, num_anchors], "int64")
-        return paddle.zeros([batch, num_anchors, 4], anchors.dtype), zeros, zeros.astype("bool")
+        return (paddle.zeros([batch, num_anchors, 4], anchors.dtype), paddle.zeros([batch, num_anchors], "int64"),
+                paddle.full([batch, num_anchors], -1.0, anchors.dtype))
     # PadBox / PadGT put real boxes first; trim the padding so the IoU matrix is [B, G_real, A].
     order = paddle.argsort(valid.astype("int32"), axis=1, descending=True, stable=True)[:, :num_real]
     gt_bbox = paddle.take_along_axis(gt_bbox, order.unsqueeze(-1).expand([batch, num_real, 4]), axis=1)
@@ -117,10 +115,27 @@ def assign_targets(gt_bbox, gt_class, anchors, overlap_threshold, max_iou_elemen
     best_gt = paddle.scatter(best_gt.reshape([-1]), flat_idx, gt_idx, overwrite=True).reshape([batch, num_anchors])
     best_iou = paddle.scatter(best_iou.reshape([-1]), flat_idx, paddle.full(flat_idx.shape, 2.0, best_iou.dtype),
                               overwrite=True).reshape([batch, num_anchors])
-    positive = best_iou >= overlap_threshold
     matched_box = paddle.take_along_axis(gt_bbox, best_gt.unsqueeze(-1).expand([batch, num_anchors, 4]), axis=1)
     matched_class = paddle.take_along_axis(gt_class, best_gt, axis=1)
-    return matched_box, matched_class, positive
+    return matched_box, matched_class, best_iou
+
+
+def assign_targets(gt_bbox, gt_class, anchors, overlap_threshold, max_iou_elements=MAX_IOU_ELEMENTS):
+    """Match every anchor to a ground-truth box (:func:`match_anchors`); positive when the best IoU is
+    >= ``overlap_threshold`` or the anchor is a box's best anchor (so no face is left unmatched).
+
+    Args:
+        gt_bbox (Tensor): [B, G, 4] normalised x1, y1, x2, y2 (padding rows allowed).
+        gt_class (Tensor): [B, G] or [B, G, 1] integer class ids (0-based foreground).
+        anchors (Tensor): [A, 4] normalised anchors.
+        overlap_threshold (float): positive IoU threshold.
+        max_iou_elements (int): bound of one IoU block. Default: :data:`MAX_IOU_ELEMENTS`.
+
+    Returns:
+        tuple: ``(matched_box [B, A, 4], matched_class [B, A] int64, positive [B, A] bool)``.
+    """
+    matched_box, matched_class, best_iou = match_anchors(gt_bbox, gt_class, anchors, max_iou_elements)
+    return matched_box, matched_class, best_iou >= overlap_threshold
 
 
 def mine_hard_negatives(conf_loss, positive, neg_pos_ratio, empty_neg_fraction):

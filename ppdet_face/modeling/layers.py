@@ -1,4 +1,4 @@
-"""Shared layers: activation lookup and Conv2D + BatchNorm (+ activation).
+"""Shared layers: activation lookup, Conv2D + BatchNorm (+ activation) and Conv2D + bias (+ activation).
 
 Every component of ppdet_face builds its convolutions from :class:`ConvBN` so that
 there is exactly one implementation (and one set of parameter names) of the block.
@@ -10,7 +10,7 @@ from paddle.nn.initializer import KaimingNormal
 
 from ..ops import depthwise_conv as dw_ops
 
-__all__ = ["ACTIVATIONS", "get_activation", "check_choice", "ConvBN"]
+__all__ = ["ACTIVATIONS", "get_activation", "check_choice", "ConvBN", "ConvAct"]
 
 
 def check_choice(name, value, allowed):
@@ -105,4 +105,28 @@ class ConvBN(nn.Layer):
         else:
             x = self._conv(x)
         x = self._batch_norm(x)
+        return x if self._act is None else self._act(x)
+
+
+class ConvAct(nn.Layer):
+    """Conv2D with bias followed by an optional activation (no normalisation; SSH's detection modules).
+
+    Parameter names are ``conv.weight`` and ``conv.bias``.
+
+    Args:
+        in_channels (int): input channels.
+        out_channels (int): output channels.
+        kernel_size (int): square kernel size ("same" padding).
+        act (str|None): activation name from :data:`ACTIVATIONS`. Default: "relu".
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, act="relu"):
+        super().__init__()
+        self._act = get_activation(act)
+        self.conv = nn.Conv2D(in_channels, out_channels, kernel_size, padding=(kernel_size - 1) // 2,
+                              weight_attr=ParamAttr(initializer=KaimingNormal()))
+
+    def forward(self, x):
+        """Returns the (activated) convolution of ``x`` ([N, out_channels, H, W])."""
+        x = self.conv(x)
         return x if self._act is None else self._act(x)
