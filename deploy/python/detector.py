@@ -48,7 +48,7 @@ class Detector:
 
     Args:
         model_dir (str): folder with infer_cfg.yml and model.json/.pdmodel + .pdiparams (and
-            model.onnx for ``backend="onnxruntime"``).
+            model.onnx for ``backend="onnxruntime"`` and ``"openvino"``).
         device (str): "CPU" or "GPU". Default: "CPU".
         run_mode (str): "paddle" or "trt_fp32" / "trt_fp16" / "trt_int8" (Paddle-TensorRT, GPU).
             Default: "paddle".
@@ -62,8 +62,11 @@ class Detector:
         threshold (float): default score threshold of drawing and saving (not of :meth:`predict`).
             Default: 0.5.
         output_dir (str): where the CLI writes its outputs. Default: "output".
-        backend (str): a key of ``runners.RUNNERS``: "paddle" (Paddle Inference) or "onnxruntime".
-            Default: "paddle".
+        backend (str): a key of ``runners.RUNNERS``: "paddle" (Paddle Inference), "onnxruntime" or
+            "openvino". Default: "paddle".
+        precision (str): ``backend="openvino"`` only: "f32" (accurate mode, boxes as the f32 model),
+            "bf16" (~1.3x faster, scores within ~0.01) or "int8" (the model of ``tools/quantize.py``).
+            Default: "f32".
         malloc_tuning ("auto"|bool): on CPU, :func:`memory.keep_freed_memory_in_heap` (process-wide,
             cannot be undone). "auto": for fixed-shape exports only, where every run allocates the
             same buffers (~5 ms saved per 640x640 run). With varied image sizes either allocator
@@ -78,9 +81,10 @@ class Detector:
 
     def __init__(self, model_dir, device="CPU", run_mode="paddle", batch_size=1, trt_min_shape=1,
                  trt_max_shape=1280, trt_opt_shape=640, trt_calib_mode=False, cpu_threads=1, enable_mkldnn=False,
-                 threshold=0.5, output_dir="output", backend="paddle", malloc_tuning="auto", max_side=2048):
+                 threshold=0.5, output_dir="output", backend="paddle", malloc_tuning="auto", max_side=2048,
+                 precision="f32"):
         options = RunnerOptions(str(device).upper(), run_mode, batch_size, cpu_threads, enable_mkldnn, trt_min_shape,
-                                trt_max_shape, trt_opt_shape, trt_calib_mode)
+                                trt_max_shape, trt_opt_shape, trt_calib_mode, precision)
         check_options(backend, options)
         options = dataclasses.replace(options, batch_size=int(batch_size))
         self.model_dir = model_dir

@@ -6,7 +6,7 @@
         [--save_results] [--device CPU|GPU] [--run_mode paddle|trt_fp32|trt_fp16|trt_int8]
         [--enable_mkldnn True] [--cpu_threads 2] [--malloc_tuning auto|True|False] [--max_side 2048]
         [--trt_min_shape 1 --trt_max_shape 1280
-        --trt_opt_shape 640] [--backend paddle|onnxruntime]
+        --trt_opt_shape 640] [--backend paddle|onnxruntime|openvino [--precision f32|bf16|int8]]
         [--run_benchmark True [--benchmark_json b.json]]
 
 Flags follow PaddleDetection's deploy/python/infer.py. This module imports neither ppdet nor
@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, 
     from images import collect_images, list_image_files, predict_images  # noqa: E402
     from memory import keep_freed_memory_in_heap  # noqa: E402
     from preprocess import DeployError  # noqa: E402
-    from runners import BACKENDS, RUN_MODES  # noqa: E402
+    from runners import BACKENDS, PRECISIONS, RUN_MODES  # noqa: E402
     from timing import StageTimer  # noqa: E402
     from video import predict_video  # noqa: E402
 else:
@@ -46,7 +46,7 @@ else:
     from .images import collect_images, list_image_files, predict_images
     from .memory import keep_freed_memory_in_heap
     from .preprocess import DeployError
-    from .runners import BACKENDS, RUN_MODES
+    from .runners import BACKENDS, PRECISIONS, RUN_MODES
     from .timing import StageTimer
     from .video import predict_video
 
@@ -98,6 +98,8 @@ def parse_args(argv=None):
     p.add_argument("--device", default="CPU", help="CPU or GPU")
     p.add_argument("--run_mode", default="paddle", help=" | ".join(RUN_MODES))
     p.add_argument("--backend", default="paddle", help=" | ".join(BACKENDS))
+    p.add_argument("--precision", default="f32",
+                   help=" | ".join(PRECISIONS) + " (--backend openvino; int8: the model of tools/quantize.py)")
     p.add_argument("--enable_mkldnn", type=_str2bool, nargs="?", const=True, default=False,
                    help="oneDNN on CPU (True/False)")
     p.add_argument("--cpu_threads", type=int, default=1)
@@ -136,7 +138,7 @@ def main(argv=None):
                             trt_opt_shape=args.trt_opt_shape, trt_calib_mode=args.trt_calib_mode,
                             cpu_threads=args.cpu_threads, enable_mkldnn=args.enable_mkldnn, threshold=args.threshold,
                             output_dir=args.output_dir, backend=args.backend, malloc_tuning=args.malloc_tuning,
-                            max_side=args.max_side)
+                            max_side=args.max_side, precision=args.precision)
         if args.video_file or args.camera_id >= 0:
             return 1 if predict_video(detector, args) else 0
         files = collect_images(args)

@@ -11,18 +11,24 @@ other value is one error line listing them.
 """
 import abc
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
+
+import numpy as np
 
 if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
     from preprocess import DeployError  # noqa: E402
 else:
     from .preprocess import DeployError
 
-__all__ = ["BACKENDS", "DEVICES", "RUNNERS", "RUN_MODES", "OrtRunner", "PaddleRunner", "Runner", "RunnerOptions",
-           "check_choice", "check_options", "create_runner"]
+__all__ = ["BACKENDS", "DEVICES", "PRECISIONS", "RUNNERS", "RUN_MODES", "OpenVinoRunner", "OrtRunner", "PaddleRunner",
+           "Runner", "RunnerOptions", "check_choice", "check_options", "create_runner",
+           "openvino_model_file"]
 
 DEVICES = ("CPU", "GPU")
 RUN_MODES = ("paddle", "trt_fp32", "trt_fp16", "trt_int8")
+#: ``--precision`` (OpenVINO): f32 (accurate mode), bf16 (inference precision hint), int8 (tools/quantize.py's model).
+PRECISIONS = ("f32", "bf16", "int8")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class RunnerOptions:
         trt_max_shape (int): TensorRT dynamic-shape maximum image side. Default: 1280.
         trt_opt_shape (int): TensorRT dynamic-shape optimal image side. Default: 640.
         trt_calib_mode (bool): TensorRT int8 calibration. Default: False.
+        precision (str): "f32", "bf16" or "int8", for ``--backend openvino`` (the other backends run
+            f32, or TensorRT's precision through ``run_mode``). Default: "f32".
     """
 
     device: str = "CPU"
@@ -51,6 +59,7 @@ class RunnerOptions:
     trt_max_shape: int = 1280
     trt_opt_shape: int = 640
     trt_calib_mode: bool = False
+    precision: str = "f32"
 
 
 class Runner(abc.ABC):
@@ -208,8 +217,117 @@ class OrtRunner(Runner):
         return bbox, bbox_num
 
 
+class OpenVinoRunner(Runner):
+    """OpenVINO (CPU) on ``model.onnx`` (f32, bf16) or on the int8 model recorded in ``infer_cfg.yml``.
+
+    The model is compiled once with dynamic shapes (any batch and H x W). An input shape seen
+    :attr:`STATIC_AFTER` times also gets its own static-shape compilation, which runs 640x640 about
+    1.7x faster than the dynamic one but takes ~1 s to compile; the last :attr:`STATIC_CACHE` such
+    shapes are kept. A video or a fixed-size export thus runs static from its third frame, and a
+    folder of varied sizes never pays a compilation per image.
+    """
+
+    STATIC_AFTER = 2
+    STATIC_CACHE = 2
+
+    def __init__(self, model_dir, cfg, options):
+        try:
+            import openvino as ov
+        except ImportError as exc:
+            raise DeployError(f"--backend openvino needs the openvino package ({exc})") from None
+        if options.device != "CPU":
+            raise DeployError("--backend openvino runs on --device CPU only (use --backend paddle or onnxruntime "
+                              "for GPU)")
+        if options.run_mode != "paddle":
+            raise DeployError(f"--run_mode {options.run_mode} is for --backend paddle (Paddle-TensorRT)")
+        self.core = ov.Core()
+        self.precision = options.precision
+        self.model_file = openvino_model_file(model_dir, cfg, options.precision)
+        self.config = self._compile_config(options)
+        self.model = self.core.read_model(self.model_file)
+        self.input_names = [i.get_any_name() for i in self.model.inputs]
+        self._dynamic = self._compile(self.model)
+        self._static = OrderedDict()  # shape key -> (compiled model, infer request)
+        self._seen = {}  # shape key -> number of calls
+
+    def _compile_config(self, options):
+        """OpenVINO CPU properties of ``options``: threads, latency, precision."""
+        config = {"INFERENCE_NUM_THREADS": int(options.cpu_threads), "PERFORMANCE_HINT": "LATENCY"}
+        if options.precision == "bf16":
+            caps = self.core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+            if "BF16" not in caps:
+                raise DeployError(f"--precision bf16: this CPU has no bf16 support (OpenVINO capabilities: "
+                                  f"{', '.join(caps)}); use --precision f32")
+            config["INFERENCE_PRECISION_HINT"] = "bf16"
+        else:  # f32, and the float parts of the int8 model: OpenVINO's accurate mode, no bf16 downcast
+            config.update(INFERENCE_PRECISION_HINT="f32", EXECUTION_MODE_HINT="ACCURACY")
+        return config
+
+    def _compile(self, model):
+        compiled = self.core.compile_model(model, "CPU", self.config)
+        return compiled, compiled.create_infer_request()
+
+    def _compiled_for(self, shapes):
+        """The (compiled model, request) for these input shapes: a static one when cached or due, else dynamic."""
+        key = tuple(shapes.items())
+        if key in self._static:
+            self._static.move_to_end(key)
+            return self._static[key]
+        if len(self._seen) > 256:  # varied sizes: forget old counts
+            self._seen.clear()
+        self._seen[key] = self._seen.get(key, 0) + 1
+        if self._seen[key] < self.STATIC_AFTER:
+            return self._dynamic
+        model = self.model.clone()
+        model.reshape({name: list(shape) for name, shape in shapes.items()})
+        self._static[key] = self._compile(model)
+        while len(self._static) > self.STATIC_CACHE:
+            self._static.popitem(last=False)
+        return self._static[key]
+
+    def __call__(self, inputs):
+        feeds = {n: inputs[n] for n in self.input_names}
+        compiled, request = self._compiled_for({n: tuple(v.shape) for n, v in feeds.items()})
+        out = request.infer(feeds)
+        # Copies: the request reuses its output buffers on the next call.
+        bbox, bbox_num = np.array(out[compiled.output("bbox")]), np.array(out[compiled.output("bbox_num")])
+        if len(bbox) > 1:  # OpenVINO's TopK is not stable on ties: restore score order within each image
+            image = np.repeat(np.arange(bbox_num.size), bbox_num.reshape(-1).astype(np.int64))
+            bbox = bbox[np.lexsort((-bbox[:, 1], image))]
+        return bbox, bbox_num
+
+
+def openvino_model_file(model_dir, cfg, precision):
+    """The model file ``--backend openvino`` loads for ``precision``.
+
+    Args:
+        model_dir (str): the exported folder.
+        cfg (dict): its ``infer_cfg.yml``.
+        precision (str): one of :data:`PRECISIONS`.
+
+    Returns:
+        str: ``model.onnx`` for f32 and bf16; for int8 the ``quantized.file`` of ``infer_cfg.yml``.
+
+    Raises:
+        DeployError: the file is missing, or int8 is asked of a folder without a quantized model.
+    """
+    if precision != "int8":
+        path = os.path.join(model_dir, "model.onnx")
+        if not os.path.isfile(path):
+            raise DeployError(f"{path} not found: export with tools/export_model.py --format onnx")
+        return path
+    quantized = cfg.get("quantized")
+    if not isinstance(quantized, dict) or not quantized.get("file"):
+        raise DeployError(f"{model_dir}: --precision int8 needs an int8 model recorded in infer_cfg.yml "
+                          f"(run tools/quantize.py --model_dir {model_dir})")
+    path = os.path.join(model_dir, str(quantized["file"]))
+    if not os.path.isfile(path):
+        raise DeployError(f"{path} not found (infer_cfg.yml quantized.file): run tools/quantize.py again")
+    return path
+
+
 #: ``--backend`` name -> runner class; the closed set of backends.
-RUNNERS = {"paddle": PaddleRunner, "onnxruntime": OrtRunner}
+RUNNERS = {"paddle": PaddleRunner, "onnxruntime": OrtRunner, "openvino": OpenVinoRunner}
 BACKENDS = tuple(RUNNERS)
 
 
@@ -229,7 +347,7 @@ def check_choice(flag, value, allowed):
 
 
 def check_options(backend, options):
-    """Check the closed sets before anything is loaded: device, run mode, backend, batch size.
+    """Check the closed sets before anything is loaded: device, run mode, backend, precision, batch size.
 
     Args:
         backend (str): a key of :data:`RUNNERS`.
@@ -241,6 +359,10 @@ def check_options(backend, options):
     check_choice("--device", options.device, DEVICES)
     check_choice("--run_mode", options.run_mode, RUN_MODES)
     check_choice("--backend", backend, BACKENDS)
+    check_choice("--precision", options.precision, PRECISIONS)
+    if backend != "openvino" and options.precision != "f32":
+        raise DeployError(f"--precision {options.precision} is for --backend openvino (--backend {backend} runs f32; "
+                          "Paddle-TensorRT precisions are --run_mode trt_fp16 / trt_int8)")
     if int(options.batch_size) < 1:
         raise DeployError(f"--batch_size must be >= 1, got {options.batch_size}")
 
@@ -249,7 +371,7 @@ def create_runner(backend, model_dir, cfg, options):
     """Build the runner of ``backend``.
 
     Args:
-        backend (str): a key of :data:`RUNNERS` ("paddle" or "onnxruntime").
+        backend (str): a key of :data:`RUNNERS` ("paddle", "onnxruntime" or "openvino").
         model_dir (str): the exported folder.
         cfg (dict): its ``infer_cfg.yml``.
         options (RunnerOptions): how to run.

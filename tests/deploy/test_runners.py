@@ -74,11 +74,11 @@ def test_backends_are_the_runner_registry_and_anything_else_is_one_clear_error()
     from deploy.python.preprocess import DeployError
     from deploy.python.runners import BACKENDS, RUNNERS, Runner, RunnerOptions, check_options, create_runner
 
-    assert BACKENDS == ("paddle", "onnxruntime") == tuple(RUNNERS)
+    assert BACKENDS == ("paddle", "onnxruntime", "openvino") == tuple(RUNNERS)
     assert all(issubclass(cls, Runner) for cls in RUNNERS.values())
-    with pytest.raises(DeployError, match=re.escape("--backend 'openvino' is not supported; allowed values: "
-                                                    "paddle, onnxruntime")):
-        create_runner("openvino", "no_model_dir", {}, RunnerOptions())
+    with pytest.raises(DeployError, match=re.escape("--backend 'tensorrt' is not supported; allowed values: "
+                                                    "paddle, onnxruntime, openvino")):
+        create_runner("tensorrt", "no_model_dir", {}, RunnerOptions())
     with pytest.raises(DeployError, match=re.escape("--run_mode 'trt' is not supported; allowed values: paddle, "
                                                     "trt_fp32, trt_fp16, trt_int8")):
         check_options("paddle", RunnerOptions(run_mode="trt"))
