@@ -12,7 +12,8 @@
 
 Modules: :mod:`.program` (tracing, the one export function), :mod:`.ops` (op rewrites while tracing,
 and why), :mod:`.onnx` / :mod:`.onnx_nms` (ONNX), :mod:`.infer_cfg`, :mod:`.calibration` (seeded
-random weights for ``--allow_random_weights``).
+random weights for ``--allow_random_weights``), :mod:`.quantize` (post-training int8 of an export folder,
+``tools/quantize.py``; imports openvino and nncf when called, so it is not imported here).
 """
 import os
 

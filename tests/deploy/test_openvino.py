@@ -1,10 +1,17 @@
-"""--backend openvino (deploy/python/runners.py): f32 equals dygraph like ONNX Runtime (padded batches,
-static-shape recompilation), bf16 within its documented tolerance, and the option errors are one clear line each."""
+"""--backend openvino (deploy/python/runners.py) and tools/quantize.py: f32 equals dygraph like ONNX Runtime
+(padded batches, static-shape recompilation), bf16 within its documented tolerance, int8 from the quantization
+tool runs with its float tail, and the option errors are one clear line each."""
+import os
+import shutil
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
+import yaml
 
-from helpers import blob_images
+from helpers import REPO, blob_images
 
 pytest.importorskip("openvino", reason="openvino is not installed (pinned in requirements.txt)")
 from test_detector import reference, same  # noqa: E402  (tests/deploy is on sys.path: rootdir-less test module)
@@ -79,10 +86,66 @@ def test_bf16_is_within_its_tolerance(dynamic_export):
     assert _sorted_per_image(got)
 
 
+@pytest.fixture(scope="module")
+def quantized_export(dynamic_export, tmp_path_factory):
+    """A copy of the dynamic export quantized by tools/quantize.py on 16 generated images."""
+    root = tmp_path_factory.mktemp("openvino_int8")
+    save_dir = str(root / "model")
+    shutil.copytree(dynamic_export[1], save_dir)
+    calib = root / "calib" / "sub"
+    calib.mkdir(parents=True)
+    for i, bgr in enumerate(blob_images(seed=10, sizes=[(240, 320)] * 8 + [(320, 240)] * 8)):
+        cv2.imwrite(str(calib / f"{i}.jpg"), bgr)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "quantize.py"), "--model_dir", save_dir,
+                           "--calib_dir", str(root / "calib"), "--num_images", "12"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dynamic_export[0], save_dir, dynamic_export[1]
+
+
+def test_quantize_records_the_int8_model_and_keeps_infer_cfg(quantized_export):
+    _, save_dir, original = quantized_export
+    with open(os.path.join(original, "infer_cfg.yml"), encoding="utf-8") as f:
+        before = f.read()
+    with open(os.path.join(save_dir, "infer_cfg.yml"), encoding="utf-8") as f:
+        after = f.read()
+    old, new = yaml.safe_load(before), yaml.safe_load(after)
+    assert list(new) == list(old) + ["quantized"] and all(new[k] == old[k] for k in old)
+    assert after.startswith(before.split("\n")[0])  # the contract header stays
+    q = new["quantized"]
+    assert q["file"] == "model_int8.xml" and q["precision"] == "int8" and "nncf" in q["method"]
+    assert q["calibration"]["num_images"] == 12 and q["calibration"]["seed"] == 0
+    assert os.path.isfile(os.path.join(save_dir, "model_int8.xml"))
+    assert os.path.isfile(os.path.join(save_dir, "model_int8.bin"))
+
+
+def test_int8_runs_with_a_float_tail(quantized_export):
+    """int8 accuracy on a trained model is measured in deploy/README.md (this random model is too sensitive to
+    judge it); here: the int8 model runs batches, its boxes are well-formed, clipped and sorted like f32's."""
+    import openvino as ov
+
+    from deploy.python.detector import Detector
+
+    _, save_dir, _ = quantized_export
+    det = Detector(save_dir, backend="openvino", precision="int8", cpu_threads=2, batch_size=4)
+    ops = ov.Core().read_model(det.runner.model_file).get_ordered_ops()
+    assert any(op.get_type_name() == "FakeQuantize" for op in ops)
+    batch = blob_images()
+    got = det.predict(batch)
+    assert len(got) == 4 and sum(len(g) for g in got) > 0 and _sorted_per_image(got)
+    for bgr, g in zip(batch, got):
+        h, w = bgr.shape[:2]
+        assert g.shape[1] == 6 and (g[:, 1] >= 0.01).all() and (g[:, [2, 4]] <= w + 1e-3).all()
+        assert (g[:, [3, 5]] <= h + 1e-3).all() and (g[:, 2:] >= 0).all()
+
+
 @pytest.mark.parametrize("args,message", [
     (["--backend", "openvino", "--precision", "fp16"], "--precision 'fp16' is not supported; allowed values: f32, "
                                                        "bf16, int8"),
     (["--backend", "onnxruntime", "--precision", "bf16"], "--precision bf16 is for --backend openvino"),
+    (["--backend", "openvino", "--precision", "int8"], "needs an int8 model recorded in infer_cfg.yml (run "
+                                                       "tools/quantize.py"),
     (["--backend", "openvino", "--device", "GPU"], "--backend openvino runs on --device CPU only"),
 ])
 def test_openvino_option_errors_are_one_clear_line(dynamic_export, tmp_path, args, message, capsys):
@@ -93,3 +156,14 @@ def test_openvino_option_errors_are_one_clear_line(dynamic_export, tmp_path, arg
     code = main(["--model_dir", dynamic_export[1], "--image_file", str(img), "--output_dir", str(tmp_path)] + args)
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.startswith("error: ") and "Traceback" not in err
+
+
+def test_quantize_tool_errors(tmp_path, dynamic_export):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    tool = [sys.executable, str(REPO / "tools" / "quantize.py")]
+    proc = subprocess.run(tool + ["--model_dir", str(tmp_path), "--calib_dir", str(tmp_path)], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode != 0 and "infer_cfg.yml not found" in proc.stderr
+    proc = subprocess.run(tool + ["--model_dir", dynamic_export[1], "--calib_dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode != 0 and "no calibration images" in proc.stderr
