@@ -65,7 +65,8 @@ class Detector:
         backend (str): a key of ``runners.RUNNERS``: "paddle" (Paddle Inference), "onnxruntime" or
             "openvino". Default: "paddle".
         precision (str): ``backend="openvino"`` only: "f32" (accurate mode, boxes as the f32 model),
-            "bf16" (~1.3x faster, scores within ~0.01) or "int8" (the model of ``tools/quantize.py``).
+            "bf16" (fastest on bf16 CPUs; ~2 % of the boxes >= 0.5 change) or "int8" (the model of
+            ``tools/quantize.py``); tolerances in deploy/README.md.
             Default: "f32".
         malloc_tuning ("auto"|bool): on CPU, :func:`memory.keep_freed_memory_in_heap` (process-wide,
             cannot be undone). "auto": for fixed-shape exports only, where every run allocates the
