@@ -221,10 +221,10 @@ class OpenVinoRunner(Runner):
     """OpenVINO (CPU) on ``model.onnx`` (f32, bf16) or on the int8 model recorded in ``infer_cfg.yml``.
 
     The model is compiled once with dynamic shapes (any batch and H x W). An input shape seen
-    :attr:`STATIC_AFTER` times also gets its own static-shape compilation, which runs 640x640 about
-    1.7x faster than the dynamic one but takes ~1 s to compile; the last :attr:`STATIC_CACHE` such
-    shapes are kept. A video or a fixed-size export thus runs static from its third frame, and a
-    folder of varied sizes never pays a compilation per image.
+    :attr:`STATIC_AFTER` times also gets its own static-shape compilation, which ran 640x640 1.5-1.7x
+    faster than the dynamic one here but takes ~1 s to compile; the last :attr:`STATIC_CACHE` such
+    shapes are kept. A video or a fixed-size export thus runs static from its second frame (which pays
+    the compilation), and a folder of varied sizes never compiles per image.
     """
 
     STATIC_AFTER = 2
