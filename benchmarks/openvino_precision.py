@@ -47,7 +47,7 @@ def reference_model(args):
     from ppdet.core.workspace import create
 
     from ppdet_face.engine import load_config
-    from ppdet_face.engine.weights import load_weights
+    from ppdet_face.engine.weights import WeightsError, load_weights
     from ppdet_face.export import InferenceDetector, init_random_weights
 
     cfg = load_config(args.config, args.opt)
@@ -55,7 +55,10 @@ def reference_model(args):
     if args.random_seed is not None:
         init_random_weights(model, seed=args.random_seed, face_logit_bias=-8.0)
     else:
-        load_weights(model, cfg.weights)
+        try:
+            load_weights(model, cfg.get("weights"))
+        except WeightsError as exc:
+            sys.exit(f"error: {exc} (pass -o weights=<path>, or --random_seed for a seeded random export)")
     model.eval()
     return InferenceDetector(model)
 
