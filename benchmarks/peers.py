@@ -297,13 +297,16 @@ class SCRFD(_OrtPeer):
     published_note = "VGA (640) protocol, full val"
     size = 640
 
+    def prepare(self, bgr):
+        """``(blob, scale)``: the letterboxed RGB ``(x - 127.5) / 128`` input and its resize factor."""
+        canvas, scale, _ = letterbox(bgr, self.size)
+        return cv2.dnn.blobFromImage(canvas, 1 / 128.0, None, (127.5, 127.5, 127.5), swapRB=True), scale
+
     def blob(self, bgr):
-        canvas = letterbox(bgr, self.size)[0]
-        return cv2.dnn.blobFromImage(canvas, 1 / 128.0, None, (127.5, 127.5, 127.5), swapRB=True)
+        return self.prepare(bgr)[0]
 
     def detect(self, bgr):
-        canvas, scale, _ = letterbox(bgr, self.size)
-        blob = cv2.dnn.blobFromImage(canvas, 1 / 128.0, None, (127.5, 127.5, 127.5), swapRB=True)
+        blob, scale = self.prepare(bgr)
         boxes, scores = scrfd_decode(self.network(blob), (self.size, self.size))
         return unletterbox(nms(boxes, scores, self.score_threshold, self.nms_threshold, self.top_k), scale)
 
@@ -360,13 +363,16 @@ class RetinaFace(_OrtPeer):
         super().__init__(root, threads, **kwargs)
         self.priors = retinaface_priors(self.size)
 
+    def prepare(self, bgr):
+        """``(blob, scale)``: the letterboxed BGR ``x - mean`` input and its resize factor."""
+        canvas, scale, _ = letterbox(bgr, self.size, fill=RETINAFACE_MEAN)
+        return cv2.dnn.blobFromImage(canvas, 1.0, None, RETINAFACE_MEAN, swapRB=False), scale
+
     def blob(self, bgr):
-        canvas = letterbox(bgr, self.size, fill=RETINAFACE_MEAN)[0]
-        return cv2.dnn.blobFromImage(canvas, 1.0, None, RETINAFACE_MEAN, swapRB=False)
+        return self.prepare(bgr)[0]
 
     def detect(self, bgr):
-        canvas, scale, _ = letterbox(bgr, self.size, fill=RETINAFACE_MEAN)
-        blob = cv2.dnn.blobFromImage(canvas, 1.0, None, RETINAFACE_MEAN, swapRB=False)
+        blob, scale = self.prepare(bgr)
         loc, conf = self.network(blob)[:2]
         boxes = retinaface_decode(loc[0], self.priors, self.size)
         return unletterbox(nms(boxes, conf[0][:, 1], self.score_threshold, self.nms_threshold, self.top_k), scale)
@@ -464,9 +470,13 @@ class MediaPipeFullRange(Peer):
         self.box_index, self.score_index = outs[16], outs[1]
         self.anchors = mediapipe_anchors(self.hw[0])
 
+    def prepare(self, bgr):
+        """``(blob, scale, offset)``: the centred-letterbox NHWC RGB input in [-1, 1] and its mapping."""
+        canvas, scale, offset = letterbox(bgr, self.hw[0], centre=True)
+        return (cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 127.5) - 1.0, scale, offset
+
     def blob(self, bgr):
-        canvas = letterbox(bgr, self.hw[0], centre=True)[0]
-        return (cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 127.5) - 1.0
+        return self.prepare(bgr)[0]
 
     def network(self, blob):
         self.interp.set_tensor(self.input_index, blob)
@@ -474,8 +484,7 @@ class MediaPipeFullRange(Peer):
         return self.interp.get_tensor(self.box_index)[0], self.interp.get_tensor(self.score_index)[0]
 
     def detect(self, bgr):
-        canvas, scale, offset = letterbox(bgr, self.hw[0], centre=True)
-        blob = (cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 127.5) - 1.0
+        blob, scale, offset = self.prepare(bgr)
         boxes, scores = mediapipe_decode(*self.network(blob), self.anchors, self.hw[0])
         det = weighted_nms(boxes, scores, self.score_threshold, self.nms_threshold, self.top_k)
         return unletterbox(det, scale, offset)
