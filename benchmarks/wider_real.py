@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -237,7 +238,10 @@ def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None):
     """
     from ppdet_face.engine.widerface_eval import list_wider_images, predict_widerface
 
-    images, _ = list_wider_images(str(dataset_dir), IMAGE_DIR, ANNO_PATH)
+    try:
+        images, _ = list_wider_images(str(dataset_dir), IMAGE_DIR, ANNO_PATH)
+    except (OSError, ValueError) as exc:
+        raise BenchmarkError(str(exc)) from None
     wanted = set(keys)
     images = [im for im in images if im.key in wanted]
     run = predict_widerface(predictor, images, str(pred_dir), multi_scale=OURS[key], progress=False)
@@ -281,6 +285,7 @@ def run_rows(rows, argv, out_dir):
         result = Path(out_dir) / key / "result.json"
         result.parent.mkdir(parents=True, exist_ok=True)
         result.unlink(missing_ok=True)
+        shutil.rmtree(result.parent / "pred", ignore_errors=True)  # no stale prediction files
         print(f"running {key} ...", flush=True)
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv, "--_row", key,
