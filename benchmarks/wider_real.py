@@ -190,7 +190,14 @@ def run_peer_row(key, images, pred_dir, threads=2, peers_root=None, crowded=None
 
 
 def build_ours(config, weights, opts=(), threads=2, backend="auto"):
-    """Our predictor as ``tools/eval.py`` builds it; ``weights=None``: seeded random weights.
+    """Our predictor as ``tools/eval.py`` builds it.
+
+    Args:
+        config: the config YAML.
+        weights: ``.pdparams`` / ``.safetensors`` file; None: seeded, calibrated random weights.
+        opts: ``key=value`` config overrides. Default: none.
+        threads: CPU threads. Default: 2.
+        backend: ``auto``, ``inference`` or ``dygraph``. Default: "auto".
 
     Returns:
         A ``WiderFacePredictor``.
@@ -228,7 +235,15 @@ def build_ours(config, weights, opts=(), threads=2, backend="auto"):
 
 
 def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None):
-    """Run our ``predictor`` (``key`` in :data:`OURS`) on the images ``keys`` via ``predict_widerface``.
+    """Run our ``predictor`` on the images ``keys`` via ``predict_widerface``.
+
+    Args:
+        key: ``ours_ss`` (single-scale) or ``ours_ms`` (multi-scale).
+        predictor: from :func:`build_ours`.
+        dataset_dir: the ``wider_face_real`` folder.
+        keys: image keys to run, in any order (they run in annotation order).
+        pred_dir: output prediction folder.
+        crowded: image key whose time is reported as ``ms_crowded``. Default: None.
 
     Returns:
         The row dict (see :func:`run_peer_row`).
