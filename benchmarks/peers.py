@@ -172,7 +172,6 @@ class _OrtPeer(Peer):
         super().__init__(root, threads, **kwargs)
         self.sess = ort_session(self.path, threads)
         self.input_name = self.sess.get_inputs()[0].name
-        self.output_names = [o.name for o in self.sess.get_outputs()]
         self.shapes = {self.input_name: [1, 3, *self.hw]}
 
     def network(self, blob):
@@ -466,6 +465,7 @@ class MediaPipeFullRange(Peer):
         self.interp = Interpreter(model_path=str(self.path), num_threads=threads)
         self.interp.allocate_tensors()
         self.input_index = self.interp.get_input_details()[0]["index"]
+        self.shapes = {"input": [1, *self.hw, 3]}  # NHWC
         outs = {tuple(d["shape"])[-1]: d["index"] for d in self.interp.get_output_details()}
         self.box_index, self.score_index = outs[16], outs[1]
         self.anchors = mediapipe_anchors(self.hw[0])
