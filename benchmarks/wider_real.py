@@ -207,7 +207,7 @@ def build_ours(config, weights, opts=(), threads=2, backend="auto"):
     """
     from ppdet_face.engine import ConfigError, load_config, setup_device
     from ppdet_face.engine.weights import WeightsError, load_weights, resolve_weights
-    from ppdet_face.engine.widerface_eval import WiderFacePredictor
+    from ppdet_face.evaluation import WiderFacePredictor
 
     try:
         cfg = load_config(str(config), list(opts))
@@ -219,7 +219,7 @@ def build_ours(config, weights, opts=(), threads=2, backend="auto"):
 
     model = create(cfg.architecture)
     if weights_file is None:
-        from ppdet_face.engine.export import init_random_weights
+        from ppdet_face.export import init_random_weights
 
         init_random_weights(model, seed=0)
     else:
@@ -251,7 +251,7 @@ def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None):
     Raises:
         BenchmarkError: an image could not be used.
     """
-    from ppdet_face.engine.widerface_eval import list_wider_images, predict_widerface
+    from ppdet_face.evaluation import list_wider_images, predict_widerface
 
     try:
         images, _ = list_wider_images(str(dataset_dir), IMAGE_DIR, ANNO_PATH)
