@@ -130,3 +130,25 @@ def test_mediapipe_decode_and_weighted_nms():
     two = np.array([[0, 0, 10, 10], [2, 0, 12, 10], [50, 50, 60, 60]], np.float32)
     out = peers.weighted_nms(two, np.array([0.75, 0.25, 0.5], np.float32), score_thr=0.1, iou_thr=0.3)
     np.testing.assert_allclose(out, [[0.5, 0, 10.5, 10, 0.75], [50, 50, 60, 60, 0.5]])
+
+
+def test_command_line_runs_each_row_in_a_child_and_writes_json_markdown_png(shared, tmp_path, capsys):
+    if not (shared / "peers" / peers.PEERS["yunet"].model).is_file():
+        pytest.skip("YuNet model not found under shared/peers")
+    out = tmp_path / "out"
+    argv = ["--rows", "yunet", "--limit", "2", "--shared", str(shared), "--out_dir", str(out),
+            "--json", str(tmp_path / "r.json"), "--markdown", str(tmp_path / "r.md")]
+    assert bench.main(argv) == 0
+    import json
+
+    report = json.loads((tmp_path / "r.json").read_text())
+    (row,) = report["rows"]
+    assert row["row"] == "yunet" and row["peak_rss_mib"] > 10 and 0 <= row["ap"]["hard"] <= 1
+    assert report["images"] == 2 and set(report["cpu"]["flags"]) == {"avx512f", "avx512_vnni", "avx512_bf16"}
+    text = (tmp_path / "r.md").read_text()
+    assert "CPU: " in text and "| YuNet 2026may | original size |" in text and "ours: not run" in text
+    assert (out / "pr_curves.png").is_file() and len(list((out / "yunet" / "pred").glob("*/*.txt"))) == 2
+    # ours without weights: one error line, exit status 1, nothing run
+    assert bench.main(["--rows", "ours_ss", "--limit", "1", "--shared", str(shared), "--out_dir", str(out),
+                       "--weights", str(tmp_path / "none.safetensors")]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: weights not found: ")
