@@ -5,9 +5,10 @@ Reads two kinds of lines and ignores every other line:
 * PaddleDetection's training lines,
   ``... ppdet.engine INFO: Epoch: [E] [I/N] learning_rate: ... loss: X loss_loc: ... loss_conf: ...``;
   every ``loss*: value`` field is collected and averaged per epoch ``E`` (as logged, 0-based);
-* our evaluation lines, ``... ppdet_face.engine.trainer INFO: WIDER AP  easy A  medium B  hard C``,
-  logged after each evaluation; an evaluation belongs to the last training epoch seen before it
-  (one seen before any training line is ignored).
+* our evaluation lines, ``... INFO: WIDER AP  easy A  medium B  hard C``, logged after each
+  evaluation (by ``ppdet_face.evaluation.metric``; older logs name ``ppdet_face.engine.trainer``;
+  any logger name is read); an evaluation belongs to the last training epoch seen before it (one
+  seen before any training line is ignored).
 
 Numpy only (matplotlib for the plot): no paddle import.
 """

@@ -20,7 +20,7 @@ W1129 04:42:30 some paddle warning
 [11/29 04:44:00] ppdet_face.engine.trainer INFO: WIDER AP  easy 0.1234  medium 0.1000  hard 0.0500
 [11/29 04:44:00] ppdet.engine INFO: Best test bbox ap is 0.050.
 [11/29 04:44:02] ppdet.engine INFO: Epoch: [2] [  0/3] learning_rate: 0.002000 loss: 4.0 loss_loc: 3.0 loss_conf: 1.0
-[11/29 04:44:30] ppdet_face.engine.trainer INFO: WIDER AP  easy 0.2500  medium 0.2000  hard 0.1000
+[11/29 04:44:30] ppdet_face.evaluation.metric INFO: WIDER AP  easy 0.2500  medium 0.2000  hard 0.1000
 """
 
 
