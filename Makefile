@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.ppdet-face-installed
 SHARED ?= ../shared
 
-.PHONY: venv demo test lint build clean bench bench-train bench-deploy bench-eval
+.PHONY: venv demo test lint build clean bench bench-train bench-deploy bench-eval bench-real
 
 venv: $(STAMP)
 
@@ -31,7 +31,7 @@ lint: venv
 test: venv lint
 	PPDET_FACE_SHARED=$(SHARED) $(PY) -m pytest -q tests
 
-bench: bench-train bench-eval bench-deploy
+bench: bench-train bench-eval bench-deploy bench-real
 
 bench-train: venv
 	$(PY) benchmarks/train_speed.py
@@ -42,6 +42,13 @@ bench-eval: venv
 
 bench-deploy: venv
 	$(PY) benchmarks/deploy_speed.py
+
+# WIDER AP, speed and memory of ours and the peers on the 200 real val images; needs the trained weights
+# (pretrained/blazeface_fpn_ssh_wider_real.safetensors), or BENCH_REAL_ARGS=--random_weights (speed and memory only).
+BENCH_REAL_ARGS ?=
+bench-real: venv
+	PPDET_FACE_SHARED=$(SHARED) $(PY) benchmarks/wider_real.py --json output/wider_real/wider_real.json \
+		--markdown output/wider_real/wider_real.md $(BENCH_REAL_ARGS)
 
 clean:
 	rm -rf build *.egg-info eval_tools/*.so eval_tools/*.c output output_inference

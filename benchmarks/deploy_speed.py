@@ -22,8 +22,9 @@ other processes cannot shrink for one runtime and not the other). Under load a r
 threads wait for each other (a descheduled worker) can look faster or slower than it is; these
 checks keep that from producing a MET. Without trained weights our model
 is exported with seeded random (calibrated) weights: speed is the same, detections are
-meaningless; the table says which. Peers are skipped (with the reason) when <shared>/peers is
-absent.
+meaningless; the table says which. The peers are those of benchmarks/peers.py (one implementation
+each, with its own input protocol applied to the 640x640 image, and its deployment score threshold);
+they are skipped (with the reason) when <shared>/peers is absent.
 """
 import argparse
 import gc
@@ -40,6 +41,9 @@ import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from peers import SCRFD, PeerError, RetinaFace, UltraLight, YuNet, shared_dir  # noqa: E402
 
 TARGET_E2E_MS = 22.0
 TARGET_RATIO = 1.25
@@ -50,130 +54,8 @@ BLOCK, REWARM, REWARM_S = 10, 3, 0.25  # re-warm: >= 3 runs and >= 0.25 s (Intel
 FLOOR_GFLOP, FLOOR_MS = 2.27, 14.5
 
 
-def shared_dir():
-    return pathlib.Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared")).resolve()
-
-
-def nms(boxes, scores, score_thr, iou_thr=0.4, top_k=750):
-    keep = scores > score_thr
-    boxes, scores = boxes[keep], scores[keep]
-    if not len(scores):
-        return np.zeros((0, 5), np.float32)
-    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
-    idx = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), score_thr, iou_thr, top_k=top_k)
-    idx = np.asarray(idx, np.int64).reshape(-1)
-    return np.concatenate([boxes[idx], scores[idx, None]], axis=1)
-
-
-def ort_session(path, threads):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-# ------------------------------------------------------------------------------------ peers
-class _OrtPeer:
-    """A peer model run by ONNX Runtime: ``model`` (path under the peers folder), input ``hw``."""
-
-    name, runtime, model, hw = "", "onnxruntime", "", (640, 640)
-
-    def __init__(self, root, threads):
-        self.path = root / self.model
-        self.sess = ort_session(self.path, threads)
-        self.input = self.sess.get_inputs()[0].name
-        self.shapes = {self.input: [1, 3, *self.hw]}
-
-    def network(self, blob):
-        return self.sess.run(None, {self.input: blob})
-
-
-class UltraLight(_OrtPeer):
-    name, model, hw = "UltraLight RFB-640 (480x640)", "ultralight/version-RFB-640.onnx", (480, 640)
-
-    def blob(self, bgr):
-        return cv2.dnn.blobFromImage(cv2.resize(bgr, (640, 480)), 1 / 128.0, None, (127, 127, 127), swapRB=True)
-
-    def detect(self, bgr):
-        scores, boxes = self.network(self.blob(bgr))
-        h, w = bgr.shape[:2]
-        return nms(boxes[0] * np.array([w, h, w, h], np.float32), scores[0][:, 1], 0.7, 0.3)
-
-
-class RetinaFace(_OrtPeer):
-    name, model = "RetinaFace-mnet0.25 (640x640)", "retinaface_mnet025/FaceDetector.onnx"
-
-    def __init__(self, root, threads):
-        super().__init__(root, threads)
-        priors = []
-        for step, sizes in ((8, (16, 32)), (16, (64, 128)), (32, (256, 512))):
-            n = int(np.ceil(640 / step))
-            ys, xs = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-            for cy, cx in zip(ys.reshape(-1), xs.reshape(-1)):
-                for s in sizes:
-                    priors.append([(cx + 0.5) * step / 640, (cy + 0.5) * step / 640, s / 640, s / 640])
-        self.priors = np.array(priors, np.float32)
-
-    def blob(self, bgr):
-        return cv2.dnn.blobFromImage(bgr, 1.0, (640, 640), (104, 117, 123), swapRB=False)
-
-    def detect(self, bgr):
-        loc, conf = self.network(self.blob(bgr))[:2]
-        p, d = self.priors, loc[0]
-        c = p[:, :2] + d[:, :2] * 0.1 * p[:, 2:]
-        wh = p[:, 2:] * np.exp(d[:, 2:] * 0.2)
-        boxes = np.concatenate([c - wh / 2, c + wh / 2], axis=1) * np.array([640, 640, 640, 640], np.float32)
-        return nms(boxes, conf[0][:, 1], 0.02, 0.4)
-
-
-class SCRFD(_OrtPeer):
-    name, model = "SCRFD-500m (640x640)", "scrfd/scrfd_500m.onnx"
-
-    def __init__(self, root, threads):
-        super().__init__(root, threads)
-        self.centers = {}
-        for stride in (8, 16, 32):
-            n = 640 // stride
-            ys, xs = np.mgrid[:n, :n]
-            c = (np.stack([xs, ys], -1).reshape(-1, 2) * stride).astype(np.float32)
-            self.centers[stride] = np.repeat(c, 2, axis=0)
-
-    def blob(self, bgr):
-        return cv2.dnn.blobFromImage(bgr, 1 / 128.0, (640, 640), (127.5, 127.5, 127.5), swapRB=True)
-
-    def detect(self, bgr):
-        outs = self.network(self.blob(bgr))
-        boxes, scores = [], []
-        for i, stride in enumerate((8, 16, 32)):
-            s, d = outs[i].reshape(-1), outs[i + 3].reshape(-1, 4) * stride
-            c = self.centers[stride]
-            boxes.append(np.concatenate([c - d[:, :2], c + d[:, 2:]], axis=1))
-            scores.append(s)
-        return nms(np.concatenate(boxes), np.concatenate(scores), 0.5, 0.4)
-
-
-class YuNet:
-    name, runtime = "YuNet 2026may (640x640)", "cv2.FaceDetectorYN"
-
-    def __init__(self, root, threads):
-        self.path = root / "yunet" / "face_detection_yunet_2026may.onnx"
-        cv2.setNumThreads(threads)
-        self.det = cv2.FaceDetectorYN.create(str(self.path), "", (640, 640), 0.6, 0.3, 5000)
-        self.net = cv2.dnn.readNet(str(self.path))
-        self.shapes = {"input": [1, 3, 640, 640]}
-
-    def blob(self, bgr):
-        return cv2.dnn.blobFromImage(bgr, 1.0, (640, 640), (0, 0, 0), swapRB=False)
-
-    def network(self, blob):
-        self.net.setInput(blob)
-        return self.net.forward(self.net.getUnconnectedOutLayersNames())
-
-    def detect(self, bgr):
-        return self.det.detect(bgr)[1]
+# Each peer's deployment score threshold (its demo's), so NMS sees a deployment-sized candidate set.
+DEPLOY_SCORE_THRESHOLDS = {YuNet: 0.6, UltraLight: 0.7, RetinaFace: 0.02, SCRFD: 0.5}
 
 
 # ------------------------------------------------------------------------------------ ours
@@ -290,15 +172,15 @@ def main(argv=None):
         inputs = det.preprocess([bgr])
         entries.append((label, ours_gflop, (lambda d=det, i=inputs: d.runner(i)), (lambda d=det: d.predict([bgr]))))
     peers_root = shared / "peers"
-    for cls in (YuNet, UltraLight, RetinaFace, SCRFD):
+    for cls, score_threshold in DEPLOY_SCORE_THRESHOLDS.items():
         try:
-            peer = cls(peers_root, args.threads)
+            peer = cls(peers_root, args.threads, score_threshold=score_threshold)
             gflop = count_flops(str(peer.path), peer.shapes)["flops"] / 1e9
-        except Exception as exc:  # noqa: BLE001  (a missing peer must not stop the table)
+        except (PeerError, OSError, RuntimeError, ValueError) as exc:  # a missing peer must not stop the table
             rows.append({"detector": cls.name, "skipped": f"{type(exc).__name__}: {exc}"[:120]})
             continue
         blob = peer.blob(bgr)
-        entries.append((f"{cls.name} [{cls.runtime}]", gflop, (lambda p=peer, b=blob: p.network(b)),
+        entries.append((f"{peer.label} [{cls.runtime}]", gflop, (lambda p=peer, b=blob: p.network(b)),
                         (lambda p=peer: p.detect(bgr))))
     # Blocks of BLOCK timed runs, round-robin over the detectors, so all see the same load from other
     # processes; each block starts with re-warm runs for at least REWARM_S: the previous runtime's idle

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """End-to-end check of the WIDER FACE evaluator with a real detector: YuNet on the 9-image subset.
 
-Runs YuNet through ``cv2.FaceDetectorYN`` (input size set per image, original resolution, low
-score threshold) on the 9 real WIDER val images of the shared subset, writes the detections in
+Runs YuNet (``benchmarks/peers.py``: ``cv2.FaceDetectorYN``, input size set per image, original
+resolution, low score threshold) on the 9 real WIDER val images of the shared subset, writes the detections in
 the official ``<event>/<name>.txt`` format, and scores them with ``eval_tools`` against the subset
 ground truth (``wider_face_val_bbx_gt.txt`` + ``difficulty_easy_medium_hard.txt``).
 
@@ -18,41 +18,24 @@ script checks that the pipeline works on real detections.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from eval_tools import SETTINGS, WiderFormatError, evaluate_widerface, load_ground_truth
-from eval_tools.wider_format import pred_file_path, write_pred_file
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import numpy as np  # noqa: E402
+from peers import PeerError, YuNet, shared_dir  # noqa: E402
+
+from eval_tools import SETTINGS, WiderFormatError, evaluate_widerface, load_ground_truth  # noqa: E402
+from eval_tools.wider_format import pred_file_path, write_pred_file  # noqa: E402
 
 
-def shared_dir() -> Path:
-    """``$PPDET_FACE_SHARED`` or ``<repo>/../shared``."""
-    return Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared"))
-
-
-def detect_yunet(detector, image: np.ndarray) -> np.ndarray:
-    """Run YuNet on one BGR image at its own size.
-
-    Args:
-        detector: a ``cv2.FaceDetectorYN``.
-        image: ``H x W x 3`` BGR image.
-
-    Returns:
-        ``[K, 5]`` ``left top width height score``.
-    """
-    h, w = image.shape[:2]
-    detector.setInputSize((w, h))
-    _, faces = detector.detect(image)
-    if faces is None or len(faces) == 0:
-        return np.zeros((0, 5), dtype=np.float64)
-    faces = np.asarray(faces, dtype=np.float64)
-    return np.column_stack([faces[:, :4], faces[:, -1]])
+def corners_to_wider(det: np.ndarray) -> np.ndarray:
+    """``[K, 5]`` ``x1 y1 x2 y2 score`` -> ``left top width height score`` (float64)."""
+    det = np.asarray(det, dtype=np.float64).reshape(-1, 5)
+    return np.column_stack([det[:, :2], det[:, 2:4] - det[:, :2], det[:, 4]])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,10 +67,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import cv2
 
-    if not hasattr(cv2, "FaceDetectorYN"):
-        p.error(f"OpenCV {cv2.__version__} has no FaceDetectorYN (need >= 4.8)")
-    detector = cv2.FaceDetectorYN.create(args.model, "", (320, 320), args.score_threshold,
-                                         args.nms_threshold, args.top_k)
+    try:
+        detector = YuNet(path=args.model, score_threshold=args.score_threshold,
+                         nms_threshold=args.nms_threshold, top_k=args.top_k)
+    except PeerError as exc:
+        p.error(str(exc))
     out = Path(args.out)
     n_boxes, t_det = 0, 0.0
     print(f"YuNet {Path(args.model).name} (OpenCV {cv2.__version__}), score >= "
@@ -98,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if image is None:
             p.error(f"cannot read image {path}")
         t0 = time.perf_counter()
-        boxes = detect_yunet(detector, image)
+        boxes = corners_to_wider(detector.detect(image))
         t_det += time.perf_counter() - t0
         write_pred_file(pred_file_path(out, im.key), f"{im.name}.jpg", boxes)
         n_boxes += len(boxes)

@@ -1,7 +1,9 @@
-"""Plots of the evaluations (matplotlib, Agg backend): WIDER FACE PR curves, FDDB ROC curves."""
+"""Plots of the evaluations (matplotlib, Agg backend): WIDER FACE PR curves (one result, or several
+compared), FDDB ROC curves."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +97,53 @@ def plot_fddb_roc(results: list[FDDBResult], path: str | os.PathLike, title: str
         axes[0].set_ylabel("True positive rate")
         clipped = "clipped to the images" if results and results[0].clipped else "not clipped to the images"
         fig.suptitle(title or f"FDDB ({len(results[0].folds) if results else 0} folds, regions {clipped})")
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def plot_pr_comparison(results: Mapping[str, WiderEvalResult], path: str | os.PathLike,
+                       title: str | None = None, dpi: int = 120) -> Path:
+    """Save the PR curves of several detectors in one PNG: one panel per setting, one line each.
+
+    Args:
+        results: ``{label: result}``, in legend order.
+        path: output ``.png`` (parent folders are created).
+        title: figure title. Default: None (``"WIDER FACE val"``).
+        dpi: resolution. Default: 120.
+
+    Returns:
+        The written path.
+
+    Raises:
+        ValueError: ``results`` is empty.
+    """
+    if not results:
+        raise ValueError("no results to plot")
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, len(SETTINGS), figsize=(6 * len(SETTINGS), 5.5), sharey=True)
+    try:
+        for ax, setting in zip(axes, SETTINGS):
+            for label, result in results.items():
+                prec, rec = result.pr_curve[setting][:, 0], result.pr_curve[setting][:, 1]
+                ok = np.isfinite(prec) & np.isfinite(rec)
+                ax.plot(rec[ok], prec[ok], lw=1.6, label=f"{label}  {result.ap[setting]:.3f}")
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel("Recall")
+            ax.set_title(f"{setting.capitalize()} (AP in legend)")
+            ax.grid(True, alpha=0.3)
+            ax.legend(loc="lower left", fontsize=7)
+        axes[0].set_ylabel("Precision")
+        fig.suptitle(title or "WIDER FACE val")
         fig.tight_layout()
         fig.savefig(path, dpi=dpi)
     finally:

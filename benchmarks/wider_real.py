@@ -1,0 +1,467 @@
+#!/usr/bin/env python
+"""WIDER FACE on the 200 real val images: ours (single- and multi-scale) and every pretrained peer.
+
+    python benchmarks/wider_real.py [-c configs/face_detection/blazeface_fpn_ssh_wider_real.yml]
+        [--weights pretrained/blazeface_fpn_ssh_wider_real.safetensors | --random_weights]
+        [--rows ours_ss,ours_ms,yunet,...] [--limit N] [--threads 2] [--out_dir output/wider_real]
+        [--json out.json] [--markdown out.md] [--plot out.png]
+
+One table: per detector the easy / medium / hard AP (``eval_tools.evaluate_widerface``, official
+protocol, on the ground truth and difficulty file of ``<shared>/data/wider_face_real``), the
+published full-val APs beside it (``<shared>/README.md``'s peer table), the seconds per image
+(mean and max, and on the most crowded image of the set) and the peak RSS of the process that ran
+the row. Then one PNG with the precision-recall curves of all rows (one panel per setting).
+
+Each row runs in its own child process (``ru_maxrss`` of that process is the row's peak RSS; no
+row sees another's memory or threads), image by image, with ``--threads`` threads:
+
+* **ours** (``ours_ss``, ``ours_ms``): the config's model with ``--weights``, through the public API
+  of ``tools/eval.py`` (``WiderFacePredictor.from_config``, ``list_wider_images``,
+  ``predict_widerface``): single-scale (original size) and the published multi-scale recipe.
+  ``--random_weights`` uses seeded, calibrated random weights instead (speed and memory are real,
+  the AP is meaningless; the table says so).
+* **peers** (``benchmarks/peers.py``): each with its own input protocol; a missing model or runtime
+  skips the row with the reason.
+
+Seconds per image are read + detect + write of the prediction file for every row (ours as
+``predict_widerface`` times it; its one warm-up pass on 10+ images is not counted; peers get one
+uncounted warm-up detection). The CPU model and its AVX-512 flags are printed with the table;
+the load average at start and end shows whether other processes shared the CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import numpy as np  # noqa: E402
+from peers import PEERS, PeerError, shared_dir  # noqa: E402
+
+from eval_tools import SETTINGS  # noqa: E402
+
+OURS = {"ours_ss": False, "ours_ms": True}  # row key -> multi_scale
+OURS_NAME = "ours: BlazeFace-FPN-SSH"
+OURS_INPUT = {"ours_ss": "single-scale, original size", "ours_ms": "multi-scale recipe"}
+ROWS = tuple(OURS) + tuple(PEERS)
+DEFAULT_CONFIG = REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_wider_real.yml"
+DEFAULT_WEIGHTS = REPO / "pretrained" / "blazeface_fpn_ssh_wider_real.safetensors"
+DATASET = Path("data") / "wider_face_real"
+IMAGE_DIR = "WIDER_val/images"
+ANNO_PATH = "wider_face_split/wider_face_val_bbx_gt.txt"
+DIFFICULTY = "wider_face_split/difficulty_easy_medium_hard.txt"
+PADDLE_PUBLISHED = (0.907, 0.883, 0.793)  # PaddleDetection's BlazeFace-FPN-SSH, full train set, multi-scale
+CPU_FLAGS = ("avx512f", "avx512_vnni", "avx512_bf16")
+
+
+class BenchmarkError(RuntimeError):
+    """The benchmark cannot run (missing data, weights, a failed row); one-line message."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Data and machine
+# --------------------------------------------------------------------------------------------------
+def load_val_gt(dataset_dir, keys=None):
+    """The val ground truth (with the difficulty file), restricted to ``keys`` in file order.
+
+    Args:
+        dataset_dir: the ``wider_face_real`` folder.
+        keys: image keys to keep. Default: None (all).
+
+    Returns:
+        ``eval_tools.WiderGroundTruth``.
+
+    Raises:
+        BenchmarkError: missing or malformed ground truth.
+    """
+    from eval_tools import WiderFormatError, WiderGroundTruth, load_ground_truth
+
+    dataset_dir = Path(dataset_dir)
+    try:
+        gt = load_ground_truth(dataset_dir / ANNO_PATH, dataset_dir / DIFFICULTY)
+    except (OSError, WiderFormatError) as exc:
+        raise BenchmarkError(f"cannot load the val ground truth: {exc}") from None
+    if keys is not None:
+        wanted = set(keys)
+        gt = WiderGroundTruth([im for im in gt.images if im.key in wanted], gt.source)
+    return gt
+
+
+def val_images(dataset_dir, limit=None):
+    """``[(key, path, n_faces)]`` of the val images in annotation order (the first ``limit``).
+
+    Raises:
+        BenchmarkError: no ground truth, or an annotated image missing on disk.
+    """
+    gt = load_val_gt(dataset_dir)
+    out = []
+    for im in gt.images[:limit]:
+        path = Path(dataset_dir) / IMAGE_DIR / im.event / f"{im.name}.jpg"
+        if not path.is_file():
+            raise BenchmarkError(f"val image not found: {path}")
+        out.append((im.key, str(path), len(im.boxes)))
+    return out
+
+
+def cpu_info(cpuinfo="/proc/cpuinfo"):
+    """``{"model": str, "logical_cores": int, "flags": {flag: bool}}`` from ``/proc/cpuinfo``."""
+    model, flags, cores = "unknown", set(), 0
+    if os.path.isfile(cpuinfo):
+        with open(cpuinfo, encoding="utf-8") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                name = name.strip()
+                if name == "processor":
+                    cores += 1
+                elif name == "model name" and model == "unknown":
+                    model = value.strip()
+                elif name == "flags" and not flags:
+                    flags = set(value.split())
+    return {"model": model, "logical_cores": cores or os.cpu_count() or 0,
+            "flags": {f: f in flags for f in CPU_FLAGS}}
+
+
+def cpu_line(info):
+    """One line: model, cores and the AVX-512 flags."""
+    flags = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in info["flags"].items())
+    return f"CPU: {info['model']} ({info['logical_cores']} logical cores); {flags}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Rows (each normally in a child process)
+# --------------------------------------------------------------------------------------------------
+def _timing(row, seconds, keys, crowded):
+    """Add ``ms_mean``, ``ms_max`` and ``ms_crowded`` (ms on image ``crowded``) to ``row``."""
+    ms = np.asarray(seconds, np.float64) * 1000.0
+    row["ms_mean"] = float(ms.mean()) if len(ms) else float("nan")
+    row["ms_max"] = float(ms.max()) if len(ms) else float("nan")
+    by_key = dict(zip(keys, ms))
+    row["ms_crowded"] = float(by_key[crowded]) if crowded in by_key else None
+    return row
+
+
+def run_peer_row(key, images, pred_dir, threads=2, peers_root=None, crowded=None):
+    """Run peer ``key`` on ``images`` and write its prediction folder.
+
+    Args:
+        key: a key of ``peers.PEERS``.
+        images: ``[(key, path, n_faces)]`` (see :func:`val_images`).
+        pred_dir: output prediction folder.
+        threads: CPU threads. Default: 2.
+        peers_root: the peers folder. Default: ``<shared>/peers``.
+        crowded: image key whose time is reported as ``ms_crowded``. Default: None.
+
+    Returns:
+        The row dict (``row``, ``detector``, ``input``, ``published``, timings), or with
+        ``skipped`` (the reason) when the peer cannot be loaded.
+    """
+    import cv2
+
+    from eval_tools.wider_format import pred_file_path, write_pred_file
+
+    cls = PEERS[key]
+    row = {"row": key, "detector": cls.name, "input": cls.input, "published": cls.published,
+           "published_note": cls.published_note, "pred_dir": str(pred_dir)}
+    try:
+        peer = cls(peers_root, threads)
+    except PeerError as exc:
+        return dict(row, skipped=str(exc))
+    cv2.setNumThreads(threads)
+    peer.detect(cv2.imread(images[0][1]))  # warm-up, not counted
+    seconds = []
+    for image_key, path, _ in images:
+        t0 = time.perf_counter()
+        bgr = cv2.imread(path)
+        if bgr is None:
+            raise BenchmarkError(f"cannot read image {path}")
+        det = peer.detect(bgr)
+        wider = np.column_stack([det[:, :2], det[:, 2:4] - det[:, :2], det[:, 4]])
+        write_pred_file(pred_file_path(pred_dir, image_key), Path(path).name, wider)
+        seconds.append(time.perf_counter() - t0)
+    return _timing(row, seconds, [k for k, _, _ in images], crowded)
+
+
+def build_ours(config, weights, opts=(), threads=2, backend="auto"):
+    """Our predictor as ``tools/eval.py`` builds it.
+
+    Args:
+        config: the config YAML.
+        weights: ``.pdparams`` / ``.safetensors`` file; None: seeded, calibrated random weights.
+        opts: ``key=value`` config overrides. Default: none.
+        threads: CPU threads. Default: 2.
+        backend: ``auto``, ``inference`` or ``dygraph``. Default: "auto".
+
+    Returns:
+        A ``WiderFacePredictor``.
+
+    Raises:
+        BenchmarkError: a config, weights or backend problem (one line).
+    """
+    from ppdet_face.engine import ConfigError, load_config, setup_device
+    from ppdet_face.engine.weights import WeightsError, load_weights, resolve_weights
+    from ppdet_face.evaluation import WiderFacePredictor
+
+    try:
+        cfg = load_config(str(config), list(opts))
+        setup_device(cfg)
+        weights_file = resolve_weights(str(weights)) if weights is not None else None
+    except (ConfigError, WeightsError, ValueError) as exc:
+        raise BenchmarkError(str(exc)) from None
+    from ppdet.core.workspace import create
+
+    model = create(cfg.architecture)
+    if weights_file is None:
+        from ppdet_face.export import init_random_weights
+
+        init_random_weights(model, seed=0)
+    else:
+        try:
+            load_weights(model, weights_file)
+        except WeightsError as exc:
+            raise BenchmarkError(str(exc)) from None
+    model.eval()
+    try:
+        return WiderFacePredictor.from_config(cfg, model, backend=backend, num_threads=threads)
+    except (ValueError, RuntimeError) as exc:
+        raise BenchmarkError(str(exc)) from None
+
+
+def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None):
+    """Run our ``predictor`` on the images ``keys`` via ``predict_widerface``.
+
+    Args:
+        key: ``ours_ss`` (single-scale) or ``ours_ms`` (multi-scale).
+        predictor: from :func:`build_ours`.
+        dataset_dir: the ``wider_face_real`` folder.
+        keys: image keys to run, in any order (they run in annotation order).
+        pred_dir: output prediction folder.
+        crowded: image key whose time is reported as ``ms_crowded``. Default: None.
+
+    Returns:
+        The row dict (see :func:`run_peer_row`).
+
+    Raises:
+        BenchmarkError: an image could not be used.
+    """
+    from ppdet_face.evaluation import list_wider_images, predict_widerface
+
+    try:
+        images, _ = list_wider_images(str(dataset_dir), IMAGE_DIR, ANNO_PATH)
+    except (OSError, ValueError) as exc:
+        raise BenchmarkError(str(exc)) from None
+    wanted = set(keys)
+    images = [im for im in images if im.key in wanted]
+    run = predict_widerface(predictor, images, str(pred_dir), multi_scale=OURS[key], progress=False)
+    if run.failed:
+        raise BenchmarkError(f"{len(run.failed)} images could not be used: {sorted(run.failed)[:3]}")
+    row = {"row": key, "detector": OURS_NAME, "input": OURS_INPUT[key],
+           "published": PADDLE_PUBLISHED if OURS[key] else None, "backend": predictor.backend,
+           "published_note": "PaddleDetection's model (full train set), multi-scale" if OURS[key] else "",
+           "pred_dir": str(pred_dir), "passes": run.passes, "warmup_s": run.warmup_seconds}
+    return _timing(row, run.seconds, [im.key for im in images], crowded)
+
+
+def _child(args):
+    """One row in this process: write its prediction folder and its result JSON (``--_result``)."""
+    import resource
+
+    dataset_dir = Path(args.shared) / DATASET
+    keys = Path(args.out_dir, "images.txt").read_text(encoding="utf-8").split()
+    wanted = set(keys)
+    images = [im for im in val_images(dataset_dir) if im[0] in wanted]
+    crowded = max(images, key=lambda im: im[2])[0]
+    pred_dir = Path(args.out_dir) / args._row / "pred"
+    if args._row in OURS:
+        weights = None if args.random_weights else args.weights
+        predictor = build_ours(args.config, weights, args.opt, args.threads, args.backend)
+        row = run_ours_row(args._row, predictor, dataset_dir, keys, pred_dir, crowded)
+    else:
+        row = run_peer_row(args._row, images, pred_dir, args.threads, Path(args.shared) / "peers", crowded)
+    row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    Path(args._result).write_text(json.dumps(row, indent=1), encoding="utf-8")
+
+
+def run_rows(rows, argv, out_dir):
+    """Run each row in a child process (this script with ``--_row``); returns the row dicts.
+
+    Raises:
+        BenchmarkError: a child failed (its ``error:`` line is on stderr above).
+    """
+    results = []
+    for key in rows:
+        result = Path(out_dir) / key / "result.json"
+        result.parent.mkdir(parents=True, exist_ok=True)
+        result.unlink(missing_ok=True)
+        shutil.rmtree(result.parent / "pred", ignore_errors=True)  # no stale prediction files
+        print(f"running {key} ...", flush=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv, "--_row", key,
+                               "--_result", str(result)], check=False)
+        if proc.returncode != 0 or not result.is_file():
+            raise BenchmarkError(f"row {key} failed (exit status {proc.returncode}; see above)")
+        row = json.loads(result.read_text(encoding="utf-8"))
+        row["wall_s"] = time.perf_counter() - t0
+        results.append(row)
+    return results
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation and report
+# --------------------------------------------------------------------------------------------------
+def row_label(row):
+    """``detector (input)``."""
+    return f"{row['detector']} ({row['input']})"
+
+
+def evaluate_rows(rows, gt):
+    """Score each row's prediction folder on ``gt``; sets ``row["ap"]``; returns ``{label: result}``."""
+    from eval_tools import evaluate_widerface
+
+    results = {}
+    for row in rows:
+        if "skipped" in row:
+            continue
+        result = evaluate_widerface(row["pred_dir"], gt)
+        row["ap"] = {s: float(result.ap[s]) for s in SETTINGS}
+        results[row_label(row)] = result
+    return results
+
+
+def _fmt(value, digits=1):
+    return "—" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def format_table(rows):
+    """The markdown table of ``rows`` (evaluated by :func:`evaluate_rows`)."""
+    lines = ["| detector | input | AP easy | AP medium | AP hard | published easy / medium / hard (full val) "
+             "| ms/image mean | ms/image max | ms on most crowded | peak RSS MiB |",
+             "|---|---|---:|---:|---:|---|---:|---:|---:|---:|"]
+    for row in rows:
+        if "skipped" in row:
+            lines.append(f"| {row['detector']} | {row['input']} | skipped: {row['skipped']} | | | | | | | |")
+            continue
+        pub = row.get("published")
+        pub = " / ".join(f"{v:.3f}" for v in pub) + f" ({row['published_note']})" if pub else "—"
+        ap = " | ".join(_fmt(row["ap"][s], 4) for s in SETTINGS)
+        lines.append(f"| {row['detector']} | {row['input']} | {ap} | {pub} | {_fmt(row['ms_mean'])} | "
+                     f"{_fmt(row['ms_max'])} | {_fmt(row.get('ms_crowded'))} | {_fmt(row.get('peak_rss_mib'), 0)} |")
+    return "\n".join(lines)
+
+
+def header_lines(gt, crowded, weights_note, threads, cpu, load):
+    """The lines printed above the table."""
+    faces = " / ".join(str(gt.count_faces(s)) for s in SETTINGS)
+    return [f"WIDER FACE val, {len(gt)} real images of wider_face_real (easy / medium / hard faces: {faces}); "
+            f"{threads} threads; ours: {weights_note}",
+            f"most crowded image: {crowded[0]} ({crowded[1]} faces); ms/image = read + detect + write",
+            cpu_line(cpu),
+            f"load average (1 min): {load[0]:.2f} at start, {load[1]:.2f} at end "
+            f"(above 1 per core: other processes shared the CPU)"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------------
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="our config (default: %(default)s)")
+    p.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="our weights (default: %(default)s)")
+    p.add_argument("--random_weights", action="store_true",
+                   help="ours with seeded random weights (speed and memory only; the AP is meaningless)")
+    p.add_argument("-o", "--opt", nargs="*", default=[], help="config overrides for ours, key=value")
+    p.add_argument("--backend", default="auto", choices=("auto", "inference", "dygraph"), help="our network backend")
+    p.add_argument("--rows", default=",".join(ROWS), help="comma-separated rows (default: all: %(default)s)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N val images (default: all 200)")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads per detector (default: 2)")
+    p.add_argument("--shared", default=str(shared_dir()),
+                   help="shared folder (default: $PPDET_FACE_SHARED or ../shared)")
+    p.add_argument("--out_dir", default=str(REPO / "output" / "wider_real"), help="prediction folders and results")
+    p.add_argument("--json", default=None, help="also write the rows, APs and machine info as JSON here")
+    p.add_argument("--markdown", default=None, help="also write the header and table as markdown here")
+    p.add_argument("--plot", default=None, help="PR-curve PNG (default: <out_dir>/pr_curves.png)")
+    p.add_argument("--_row", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--_result", default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def _check(args):
+    """The selected rows and the images; raises :class:`BenchmarkError` on bad input."""
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown or not rows:
+        raise BenchmarkError(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    if args.limit is not None and args.limit < 1:
+        raise BenchmarkError(f"--limit must be >= 1, got {args.limit}")
+    dataset_dir = Path(args.shared) / DATASET
+    if not (dataset_dir / ANNO_PATH).is_file():
+        raise BenchmarkError(f"WIDER val data not found under {dataset_dir} (set PPDET_FACE_SHARED or --shared)")
+    if any(r in OURS for r in rows) and not args.random_weights:
+        w = args.weights
+        if "://" not in w and not any(os.path.isfile(w + s) for s in ("", ".pdparams", ".safetensors")):
+            raise BenchmarkError(f"weights not found: {w} (pass --weights, or --random_weights for speed and memory "
+                                 "only, or leave ours out with --rows)")
+    return rows, val_images(dataset_dir, args.limit)
+
+
+def _write_outputs(args, text, rows, results, meta):
+    from eval_tools.plotting import plot_pr_comparison
+
+    plot = args.plot or str(Path(args.out_dir) / "pr_curves.png")
+    if results:
+        title = f"WIDER FACE val, {meta['images']} real images (ours: {meta['weights']})"
+        print(f"wrote {plot_pr_comparison(results, plot, title=title)}")
+    if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.markdown).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.markdown}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(dict(meta, rows=rows), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    try:
+        if args._row:
+            _child(args)
+            return 0
+        load_start = os.getloadavg()[0]
+        rows, images = _check(args)
+        out_dir = Path(args.out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "images.txt").write_text("\n".join(k for k, _, _ in images) + "\n", encoding="utf-8")
+        results = run_rows(rows, argv, out_dir)
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    gt = load_val_gt(Path(args.shared) / DATASET, [k for k, _, _ in images])
+    evaluated = evaluate_rows(results, gt)
+    crowded = max(images, key=lambda im: im[2])
+    weights = ("not run" if not any(r["row"] in OURS for r in results) else
+               "seeded RANDOM weights (speed and memory only, AP meaningless)" if args.random_weights
+               else f"weights {args.weights}")
+    cpu = cpu_info()
+    load = (load_start, os.getloadavg()[0])
+    text = "\n".join(header_lines(gt, (crowded[0], crowded[2]), weights, args.threads, cpu, load)
+                     + ["", format_table(results), "",
+                        "published: the peer table of <shared>/README.md (full val, each peer's own protocol); "
+                        "ours multi-scale: PaddleDetection's BlazeFace-FPN-SSH trained on the full WIDER train set"])
+    print("\n" + text)
+    meta = {"images": len(images), "weights": weights, "cpu": cpu, "load_avg": list(load), "threads": args.threads,
+            "most_crowded": {"key": crowded[0], "faces": crowded[2]}}
+    _write_outputs(args, text, results, evaluated, meta)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
