@@ -129,7 +129,7 @@ def plot_pr_comparison(results: Mapping[str, WiderEvalResult], path: str | os.Pa
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, len(SETTINGS), figsize=(6 * len(SETTINGS), 5.5), sharey=True)
+    fig, axes = plt.subplots(1, len(SETTINGS), figsize=(6 * len(SETTINGS), 5.5 + 0.22 * len(results)), sharey=True)
     try:
         for ax, setting in zip(axes, SETTINGS):
             for label, result in results.items():
@@ -141,7 +141,7 @@ def plot_pr_comparison(results: Mapping[str, WiderEvalResult], path: str | os.Pa
             ax.set_xlabel("Recall")
             ax.set_title(f"{setting.capitalize()} (AP in legend)")
             ax.grid(True, alpha=0.3)
-            ax.legend(loc="lower left", fontsize=7)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7, frameon=False)  # below the curves
         axes[0].set_ylabel("Precision")
         fig.suptitle(title or "WIDER FACE val")
         fig.tight_layout()
