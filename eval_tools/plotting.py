@@ -12,6 +12,18 @@ from .fddb import FDDBResult
 from .widerface import SETTINGS, WiderEvalResult
 
 
+def pyplot_for(path):
+    """``(matplotlib.pyplot with the Agg backend, Path(path))``, the parent folders of ``path`` created."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return plt, path
+
+
 def plot_pr_curves(result: WiderEvalResult, path: str | os.PathLike, title: str | None = None,
                    dpi: int = 120) -> Path:
     """Save the easy / medium / hard precision-recall curves as a PNG.
@@ -25,13 +37,7 @@ def plot_pr_curves(result: WiderEvalResult, path: str | os.PathLike, title: str 
     Returns:
         The written path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt, path = pyplot_for(path)
     fig, ax = plt.subplots(figsize=(6, 5))
     try:
         for setting in SETTINGS:
@@ -69,13 +75,7 @@ def plot_fddb_roc(results: list[FDDBResult], path: str | os.PathLike, title: str
     Returns:
         The written path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt, path = pyplot_for(path)
     longest = max((int(r.fp.max()) for r in results if len(r.fp)), default=0)
     max_fp = max_fp or min(2000, max(100, int(np.ceil(longest * 1.05 / 100)) * 100))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
@@ -122,13 +122,7 @@ def plot_pr_comparison(results: Mapping[str, WiderEvalResult], path: str | os.Pa
     """
     if not results:
         raise ValueError("no results to plot")
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt, path = pyplot_for(path)
     fig, axes = plt.subplots(1, len(SETTINGS), figsize=(6 * len(SETTINGS), 5.5 + 0.22 * len(results)), sharey=True)
     try:
         for ax, setting in zip(axes, SETTINGS):

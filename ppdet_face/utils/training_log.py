@@ -18,9 +18,10 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+
+from eval_tools.plotting import pyplot_for
 
 __all__ = ["TrainingLog", "TrainingLogError", "parse_training_log", "read_training_log", "plot_training_curves",
            "summary"]
@@ -128,13 +129,7 @@ def plot_training_curves(log, path, title=None, dpi=120):
     Returns:
         The written path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt, path = pyplot_for(path)
     fig, (ax_loss, ax_ap) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     try:
         for name, curve in log.losses.items():
