@@ -30,6 +30,8 @@ KEYS = {k.name: k for k in (
         "in evaluation", minimum=0),
     Key("multi_scale_eval", False, bool, "WIDER evaluation: the published multi-scale recipe (flip, shrink/enlarge, "
         "pyramid, box voting) instead of one pass at the original size"),
+    Key("multi_scale_pyramid", None, list, "multi-scale evaluation: shorter sides (px) of SSH's test pyramid "
+        "(e.g. [500, 800, 1200, 1600]: one pass each, merged by NMS); None: the published recipe", minimum=1),
     Key("eval_backend", "auto", str, "network of the WIDER evaluation: Paddle Inference + oneDNN, dygraph, or "
         "auto (inference when available)", choices=("auto", "inference", "dygraph")),
     Key("eval_max_side", 2048, int, "single-scale evaluation: images with a longer side are downscaled to it "
@@ -68,6 +70,10 @@ def _coerce(key, value):
         return float(value)
     if value is None and key.default is None:
         return None
+    if key.type is list and isinstance(value, tuple):
+        value = list(value)
+    if key.type is list and isinstance(value, list) and not value:
+        raise ConfigError(f"{key.name} must not be empty ({key.doc})")
     if not isinstance(value, key.type) or (key.type is int and isinstance(value, bool)):
         raise ConfigError(f"{key.name} must be {key.type.__name__}, got {value!r} ({key.doc})")
     return value
@@ -85,6 +91,12 @@ def get(cfg, name):
     value = key.default if value is None else _coerce(key, value)
     if key.choices and value not in key.choices:
         raise ConfigError(f"{name}: {value!r} is not supported; allowed values: {', '.join(key.choices)}")
+    if key.type is list and value is not None:
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"{name} must be a list of integers, got {value!r} ({key.doc})")
+        if key.minimum is not None and min(value) < key.minimum:
+            raise ConfigError(f"{name}: every value must be >= {key.minimum:g}, got {value!r}")
+        return value
     if key.minimum is not None and value is not None and value < key.minimum:
         raise ConfigError(f"{name} must be >= {key.minimum:g}, got {value!r}")
     return value

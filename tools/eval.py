@@ -10,6 +10,8 @@ Config keys (all overridable with ``-o key=value``):
                      with or without the suffix, or a ``.pdparams`` URL; they must fit the model exactly
   multi_scale_eval   False (default): one pass per image at its original size;
                      True: the published multi-scale recipe (flip, shrink/enlarge, pyramid, box voting)
+  multi_scale_pyramid  with multi_scale_eval: shorter sides of SSH's test pyramid instead (the SSH configs
+                     set [500, 800, 1200, 1600]); null: the published recipe
   eval_max_side      single-scale cap on the long side in pixels (default 2048, 0 = none)
   eval_backend       auto (default) | inference (Paddle Inference + oneDNN) | dygraph
   cpu_threads        CPU threads (0 = all available cores)
@@ -115,6 +117,8 @@ def main(argv=None):
     predictor = _build_predictor(cfg, WiderFacePredictor)
 
     mode = "multi-scale" if multi_scale else "single-scale"
+    if multi_scale and predictor.pyramid:
+        mode += f" (test pyramid, shorter sides {list(predictor.pyramid)} px)"
     cap = f", max side {predictor.max_side} px" if not multi_scale and predictor.max_side else ""
     print(f"{mode} prediction of {len(images)} images from {os.path.join(root, image_dir)} "
           f"(backend {predictor.backend}{cap}, setup {predictor.setup_seconds:.1f} s)", flush=True)

@@ -4,7 +4,7 @@
         [--folds 1-10] [--multi_scale] --output dets.txt [--allow_random_weights [--seed 0]]
 
 Predicts <image_dir>/<name>.jpg for every name of FDDB-fold-NN.txt (single-scale at the original size, long
-side capped by eval_max_side, or --multi_scale: the published recipe) and writes, in fold order, the name,
+side capped by eval_max_side, or --multi_scale: the config's multi-scale recipe) and writes, in fold order, the name,
 the count and `x y w h score` lines. An unusable image gets a warning and no detections (exit status 1).
 Score it: python eval_tools/evaluate_fddb.py -a <FDDB-folds> -d dets.txt -r <prefix> --image_dir <originalPics>
 """

@@ -41,6 +41,9 @@ Modes (config key ``multi_scale_eval``, declared in :mod:`ppdet_face.config_keys
   Same semantics as the stock recipe in every detail that decides which boxes come out: float32 size
   filters, float32 flip arithmetic, the concatenation order, the (unstable) descending score sort of
   ``bbox_vote``, and its quirk of dropping single-box clusters except the last one.
+* **multi-scale with a test pyramid** (config key ``multi_scale_pyramid``, e.g. ``[500, 800, 1200, 1600]``
+  in the SSH configs): SSH's test pyramid instead of the published passes, one pass per shorter side,
+  merged by NMS (:mod:`.recipe`).
 
 Backends (config key ``eval_backend``, :mod:`.backends`): ``"inference"`` exports the detector's trunk
 (:meth:`FaceDetector.raw_outputs`) once per predictor with :func:`ppdet_face.export.export_program`
@@ -56,9 +59,9 @@ from .backends import BACKENDS
 from .metric import WiderFaceAPMetric
 from .normalize import normalize_image
 from .predictor import DEFAULT_MAX_SIDE, WiderFacePredictor
-from .recipe import bbox_vote, get_shrink, multi_scale_detect
+from .recipe import SSH_PYRAMID, bbox_vote, get_shrink, multi_scale_detect, nms, pyramid_scales
 from .wider import PredictionRun, WiderImage, list_wider_images, predict_widerface
 
-__all__ = ["BACKENDS", "DEFAULT_MAX_SIDE", "PredictionRun", "WiderFaceAPMetric", "WiderFacePredictor", "WiderImage",
-           "bbox_vote", "get_shrink", "list_wider_images", "multi_scale_detect", "normalize_image",
-           "predict_widerface"]
+__all__ = ["BACKENDS", "DEFAULT_MAX_SIDE", "SSH_PYRAMID", "PredictionRun", "WiderFaceAPMetric", "WiderFacePredictor",
+           "WiderImage", "bbox_vote", "get_shrink", "list_wider_images", "multi_scale_detect", "nms",
+           "normalize_image", "predict_widerface", "pyramid_scales"]

@@ -9,7 +9,7 @@ from .. import config_keys
 from ..data.preprocess import normalization
 from .backends import make_net
 from .normalize import normalize_image
-from .recipe import multi_scale_detect
+from .recipe import multi_scale_detect, pyramid_scales
 
 __all__ = ["DEFAULT_MAX_SIDE", "WiderFacePredictor"]
 
@@ -29,13 +29,15 @@ class WiderFacePredictor:
         backend (str): one of :data:`~ppdet_face.evaluation.backends.BACKENDS`. Default: "auto".
         max_side (int): single-scale memory cap on the long side; 0 disables it. Default: :data:`DEFAULT_MAX_SIDE`.
         num_threads (int|None): CPU threads of the ``inference`` backend; None: all available cores.
+        pyramid (list[int]|None): multi-scale passes: shorter sides of SSH's test pyramid; None: the
+            published recipe (see :func:`~ppdet_face.evaluation.recipe.multi_scale_detect`). Default: None.
 
     Detections are ``[N, 5]`` arrays ``x1, y1, x2, y2, score`` in original-image pixels.
     ``last_scales`` lists the ``(scale, batch)`` network passes of the latest call.
     """
 
     def __init__(self, model, mean, std, is_scale=False, backend="auto", max_side=DEFAULT_MAX_SIDE,
-                 num_threads=None):
+                 num_threads=None, pyramid=None):
         model.eval()
         self.model = model
         self.post_process = model.post_process
@@ -49,16 +51,18 @@ class WiderFacePredictor:
         self.net = make_net(model, backend, num_threads)
         self.setup_seconds = time.perf_counter() - t0
         self.backend = self.net.name
+        self.pyramid = tuple(pyramid) if pyramid else None
         self.last_scales = []
 
     @classmethod
     def from_config(cls, cfg, model, **overrides):
         """Build from a loaded config: normalisation from ``EvalReader``, ``eval_max_side``,
-        ``eval_backend`` and ``cpu_threads``; keyword ``overrides`` win."""
+        ``eval_backend``, ``cpu_threads`` and ``multi_scale_pyramid``; keyword ``overrides`` win."""
         mean, std, is_scale = normalization(cfg, "EvalReader")
         kwargs = {"backend": config_keys.get(cfg, "eval_backend"),
                   "max_side": config_keys.get(cfg, "eval_max_side"),
-                  "num_threads": config_keys.get(cfg, "cpu_threads") or None}
+                  "num_threads": config_keys.get(cfg, "cpu_threads") or None,
+                  "pyramid": config_keys.get(cfg, "multi_scale_pyramid")}
         kwargs.update(overrides)
         return cls(model, mean, std, is_scale, **kwargs)
 
@@ -136,18 +140,19 @@ class WiderFacePredictor:
         return tuple(self._run(batch, scale))
 
     def predict_multi_scale(self, rgb):
-        """The published multi-scale recipe (:func:`~ppdet_face.evaluation.recipe.multi_scale_detect`);
-        float64 ``[N, 5]``."""
+        """The multi-scale recipe (:func:`~ppdet_face.evaluation.recipe.multi_scale_detect`: the published
+        one, or SSH's test pyramid when ``pyramid`` is set); float64 ``[N, 5]``."""
         self.last_scales = []
         return multi_scale_detect(rgb.shape[0], rgb.shape[1], lambda scale: self.detect([rgb], scale)[0],
-                                  lambda scale: self._with_flip(rgb, scale))
+                                  lambda scale: self._with_flip(rgb, scale), pyramid=self.pyramid)
 
     def warmup(self, multi_scale=False):
         """One throw-away pass at the largest input the mode normally needs (``inference`` only).
 
         Paddle's allocator then holds chunks big enough for the later passes; without it, every
         larger input size page-faults fresh memory (every image brings new shapes). Multi-scale warms at
-        the recipe's per-pass bound of ~2.8e6 pixels (1 x 1664 x 1664), single-scale at 1 x 1536 x 1024.
+        the recipe's per-pass bound of ~2.8e6 pixels (1 x 1664 x 1664), or for a test pyramid at its largest
+        pass on a 4:3 image; single-scale at 1 x 1536 x 1024.
         The predictor then keeps the intermediate tensors of its largest pass (see docs/reliability.md
         for the measured memory). Returns the seconds spent.
         """
@@ -155,7 +160,12 @@ class WiderFacePredictor:
 
         if self.backend != "inference":
             return 0.0
-        shape = (1, 3, 1664, 1664) if multi_scale else (1, 3, 1536, 1024)
+        shape = (1, 3, 1536, 1024)
+        if multi_scale and self.pyramid:
+            top = pyramid_scales(768, 1024, self.pyramid)[-1]
+            shape = (1, 3, int(768 * top), int(1024 * top))
+        elif multi_scale:
+            shape = (1, 3, 1664, 1664)
         t0 = time.perf_counter()
         with paddle.no_grad():
             self.net(paddle.zeros(shape, dtype="float32"))

@@ -1,12 +1,24 @@
-"""The published multi-scale WIDER recipe (PaddleDetection's ``ppdet/metrics/widerface_utils.py``),
-with the same results, and its pieces: :func:`get_shrink`, the size filters, :func:`bbox_vote`.
+"""The multi-scale WIDER recipe and its pieces: :func:`get_shrink`, the size filters, :func:`bbox_vote`,
+:func:`pyramid_scales`, :func:`nms`.
 
-:func:`multi_scale_detect` runs the recipe with any ``detect(images, scale)`` pass function; what makes
-it faster than the stock code is described in :mod:`ppdet_face.evaluation`.
+:func:`multi_scale_detect` runs the recipe with any ``detect(scale)`` pass function. Its passes and merge
+come in two flavours, chosen by the ``pyramid`` option (config key ``multi_scale_pyramid``):
+
+* ``pyramid=None`` (default): PaddleDetection's published recipe (``ppdet/metrics/widerface_utils.py``), with
+  the same results: flip, shrink / enlarge passes, the 0.25-1.75 pyramid, box voting. What makes it faster
+  than the stock code is described in :mod:`ppdet_face.evaluation`.
+* ``pyramid=(500, 800, 1200, 1600)``: SSH's test pyramid (Najibi et al., ICCV 2017, section 4.1: the
+  shorter side resized to each size; the release's ``test.py``): one pass per size relative to a base
+  scale that brings the shorter side to 800 px with the longer side at most 1200 px
+  (``PYRAMID_BASE_SIZE``), the passes merged by NMS at IoU 0.3 (``TEST.NMS_THRESH``) keeping scores
+  above 0.05 (``test_net``'s ``thresh``). SSH leaves its M3 module (the largest anchors) out of the largest
+  pass; the toolkit's detectors return their levels merged, so that pass keeps the faces the published
+  recipe keeps from an enlarged pass (shorter side below 100 px) instead: the same intent, no
+  model-specific code here.
 """
 import numpy as np
 
-__all__ = ["bbox_vote", "get_shrink", "multi_scale_detect"]
+__all__ = ["SSH_PYRAMID", "bbox_vote", "get_shrink", "multi_scale_detect", "nms", "pyramid_scales"]
 
 # The published multi-scale recipe (ppdet/metrics/widerface_utils.py).
 _PYRAMID_SCALES = (0.75, 1.25, 1.5, 1.75)
@@ -15,6 +27,12 @@ _LARGE_FACE_MIN = 30  # shrunk passes keep faces whose longer side (+1) is above
 _VOTE_IOU = 0.3
 _VOTE_TOP_K = 750
 _VOTE_MIN_SCORE = 0.01
+
+#: SSH's test pyramid: shorter sides in pixels (paper section 4.1).
+SSH_PYRAMID = (500, 800, 1200, 1600)
+_PYRAMID_BASE = (800, 1200)  # base scale: shorter side to 800 px, longer side at most 1200 px
+_PYRAMID_NMS_IOU = 0.3
+_PYRAMID_MIN_SCORE = 0.05
 
 
 def _truncate(x, digits=2):
@@ -139,7 +157,44 @@ def _scale_passes(at, max_shrink):
     return det_s, _keep_small(det_b) if bt > 1 else _keep_large(det_b)
 
 
-def multi_scale_detect(height, width, detect, detect_with_flip):
+def nms(det, iou_thresh):
+    """Greedy NMS on ``[N, 5]`` ``x1, y1, x2, y2, score`` (``+ 1`` pixel convention, as SSH's ``nms``);
+    the kept rows in descending score order."""
+    det = np.asarray(det, dtype=np.float64).reshape(-1, 5)
+    det = det[np.argsort(-det[:, 4], kind="stable")]
+    x1, y1, x2, y2 = (det[:, k] for k in range(4))
+    area = (x2 - x1 + 1) * (y2 - y1 + 1)
+    keep = []
+    remaining = np.arange(det.shape[0])
+    while remaining.size:
+        head, rest = remaining[0], remaining[1:]
+        keep.append(head)
+        w = np.maximum(0.0, np.minimum(x2[head], x2[rest]) - np.maximum(x1[head], x1[rest]) + 1)
+        h = np.maximum(0.0, np.minimum(y2[head], y2[rest]) - np.maximum(y1[head], y1[rest]) + 1)
+        inter = w * h
+        remaining = rest[inter / (area[head] + area[rest] - inter) <= iou_thresh]
+    return det[keep]
+
+
+def pyramid_scales(height, width, sizes):
+    """The scale of each pass of SSH's test pyramid: ``size / 800 * base``, where ``base`` brings the
+    shorter side to 800 px unless the longer side would exceed 1200 px (then the longer side to 1200)."""
+    base = min(_PYRAMID_BASE[0] / min(height, width), _PYRAMID_BASE[1] / max(height, width))
+    return [size / _PYRAMID_BASE[0] * base for size in sorted(sizes)]
+
+
+def _pyramid_detect(height, width, detect, sizes):
+    """SSH's test pyramid (module docstring): one pass per size, the largest pass keeping small faces,
+    merged by NMS."""
+    scales = pyramid_scales(height, width, sizes)
+    passes = [detect(scale) for scale in scales]
+    if scales[-1] > 1:
+        passes[-1] = _keep_small(passes[-1])
+    det = np.concatenate(passes).astype(np.float64)
+    return nms(det[det[:, 4] > _PYRAMID_MIN_SCORE], _PYRAMID_NMS_IOU)
+
+
+def multi_scale_detect(height, width, detect, detect_with_flip, pyramid=None):
     """The recipe for one image of ``height`` x ``width``; float64 ``[N, 5]`` ``x1, y1, x2, y2, score``.
 
     Args:
@@ -149,7 +204,11 @@ def multi_scale_detect(height, width, detect, detect_with_flip):
             original pixels. A scale the recipe requests twice is run once.
         detect_with_flip (callable): ``detect_with_flip(scale)`` -> ``(boxes, boxes of the
             horizontally flipped image)`` at ``scale`` (one batch of 2).
+        pyramid (tuple[int]|None): shorter sides of SSH's test pyramid (e.g. :data:`SSH_PYRAMID`);
+            None: the published recipe (module docstring). Default: None.
     """
+    if pyramid:
+        return _pyramid_detect(height, width, detect, pyramid)
     shrink, max_shrink = get_shrink(height, width)
     det0, det_f = detect_with_flip(shrink)
     cache = {shrink: det0}
