@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import numpy as np  # noqa: E402
+from machine import cpu_info, cpu_line  # noqa: E402
 from peers import PEERS, PeerError, shared_dir  # noqa: E402
 
 from eval_tools import SETTINGS  # noqa: E402
@@ -59,7 +60,6 @@ IMAGE_DIR = "WIDER_val/images"
 ANNO_PATH = "wider_face_split/wider_face_val_bbx_gt.txt"
 DIFFICULTY = "wider_face_split/difficulty_easy_medium_hard.txt"
 PADDLE_PUBLISHED = (0.907, 0.883, 0.793)  # PaddleDetection's BlazeFace-FPN-SSH, full train set, multi-scale
-CPU_FLAGS = ("avx512f", "avx512_vnni", "avx512_bf16")
 
 
 class BenchmarkError(RuntimeError):
@@ -109,30 +109,6 @@ def val_images(dataset_dir, limit=None):
             raise BenchmarkError(f"val image not found: {path}")
         out.append((im.key, str(path), len(im.boxes)))
     return out
-
-
-def cpu_info(cpuinfo="/proc/cpuinfo"):
-    """``{"model": str, "logical_cores": int, "flags": {flag: bool}}`` from ``/proc/cpuinfo``."""
-    model, flags, cores = "unknown", set(), 0
-    if os.path.isfile(cpuinfo):
-        with open(cpuinfo, encoding="utf-8") as f:
-            for line in f:
-                name, _, value = line.partition(":")
-                name = name.strip()
-                if name == "processor":
-                    cores += 1
-                elif name == "model name" and model == "unknown":
-                    model = value.strip()
-                elif name == "flags" and not flags:
-                    flags = set(value.split())
-    return {"model": model, "logical_cores": cores or os.cpu_count() or 0,
-            "flags": {f: f in flags for f in CPU_FLAGS}}
-
-
-def cpu_line(info):
-    """One line: model, cores and the AVX-512 flags."""
-    flags = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in info["flags"].items())
-    return f"CPU: {info['model']} ({info['logical_cores']} logical cores); {flags}"
 
 
 # --------------------------------------------------------------------------------------------------

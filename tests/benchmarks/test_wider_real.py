@@ -57,16 +57,6 @@ def test_format_table_marks_skipped_and_missing_values():
     assert lines[3] == "| Y | orig | 0.5000 | 0.2500 | 0.1250 | — | 10.0 | 20.0 | — | — |"
 
 
-def test_cpu_info_reads_model_and_avx512_flags(tmp_path):
-    info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu avx512f avx512_vnni\n\n"
-                    "processor\t: 1\nmodel name\t: Test CPU\nflags\t\t: fpu avx512f avx512_vnni\n")
-    got = bench.cpu_info(str(info))
-    assert got == {"model": "Test CPU", "logical_cores": 2,
-                   "flags": {"avx512f": True, "avx512_vnni": True, "avx512_bf16": False}}
-    assert bench.cpu_line(got).endswith("avx512f yes, avx512_vnni yes, avx512_bf16 no")
-
-
 def test_scrfd_decode_pairs_outputs_by_shape():
     """64 x 64 input: strides 8 / 16 / 32 have 128 / 32 / 8 anchors (2 per cell); one scored anchor."""
     rows = {8: 128, 16: 32, 32: 8}

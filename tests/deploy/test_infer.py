@@ -84,6 +84,27 @@ def test_deploy_speed_targets_need_medians_and_cpu_time():
         "\n".join(bench.target_lines(plain, threads=2))
 
 
+def test_deploy_speed_goals_against_the_fastest_peer():
+    bench = _load_benchmark("deploy_speed")
+
+    def row(name, e2e):
+        return {"detector": name, "e2e_ms": e2e, "e2e_cpu_ms": 2 * e2e, "e2e_min_ms": e2e}
+
+    rows = [row(bench.PADDLE, 30.0), row(bench.ORT, 20.0), row(f"{bench.OPENVINO} f32", 16.0),
+            row(f"{bench.OPENVINO} bf16", 11.0), row("YuNet [OpenCV DNN]", 10.0), row("SCRFD [ORT]", 12.0)]
+    v = bench.target_verdicts(rows, threads=2)
+    assert v["peer_f32"] == {"ours": f"{bench.OPENVINO} f32", "ratio": 1.6, "limit": 1.5, "met": False}
+    assert v["peer_bf16_int8"]["ratio"] == 1.1 and not v["peer_bf16_int8"]["met"]
+    rows.append(row(f"{bench.OPENVINO} int8", 9.5))
+    v = bench.target_verdicts(rows, threads=2)
+    assert v["peer_bf16_int8"]["ours"].endswith("int8") and v["peer_bf16_int8"]["met"]
+    assert "fastest bf16/int8 path (ours: OpenVINO int8) / fastest peer <= 1.0x: 0.95x by medians -> MET" in \
+        "\n".join(bench.target_lines(rows, threads=2))
+    table = "\n".join(bench.table_lines([dict(r, e2e_p90_ms=r["e2e_ms"], net_ms=r["e2e_ms"], net_min_ms=1.0,
+                                               gflop=1.0) for r in rows]))
+    assert "| 1.60x |" in table and "| 1.00x |" in table  # OpenVINO f32 and YuNet itself
+
+
 def test_deploy_soak_reports_rss_start_end_peak(dynamic_export, tmp_path, capsys):
     soak = _load_benchmark("deploy_soak")
     _, save_dir = dynamic_export
