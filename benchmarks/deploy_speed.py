@@ -1,8 +1,11 @@
 """Deployment speed at 640x640, batch 1, 2 threads: our exported BlazeFace-FPN-SSH (Paddle Inference
 + oneDNN, ONNX Runtime) next to the pretrained peers in <shared>/peers/.
 
-    python benchmarks/deploy_speed.py [--weights output/blazeface_fpn_ssh_demo/model_final.pdparams]
-        [--runs 60] [--warmup 10] [--threads 2] [--json bench.json]
+    python benchmarks/deploy_speed.py [-c|--config <yml>] [--weights <file>] [--model_dir <export>]
+        [--runs 60] [--warmup 10] [--threads 2] [--calib_images 100] [--json bench.json]
+
+Default model: the bundled real-face model (configs/face_detection/blazeface_fpn_ssh_wider_real.yml,
+pretrained/blazeface_fpn_ssh_wider_real.safetensors).
 
 One table from one run: per detector, end-to-end ms (BGR uint8 640x640 image in memory ->
 boxes: preprocessing, network, decoding, NMS) and network-only ms (the runtime call alone;
@@ -36,7 +39,6 @@ they are skipped (with the reason) when <shared>/peers is absent.
 import argparse
 import gc
 import glob
-import importlib.util
 import json
 import os
 import pathlib
@@ -53,6 +55,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from machine import cpu_info, cpu_line  # noqa: E402
+from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready  # noqa: E402
 from peers import SCRFD, PeerError, RetinaFace, UltraLight, YuNet, shared_dir  # noqa: E402
 
 TARGET_E2E_MS = 22.0
@@ -68,27 +71,6 @@ PEER_F32_RATIO, PEER_LOW_RATIO = 1.5, 1.0  # OpenVINO issue: f32 <= 1.5x the fas
 
 # Each peer's deployment score threshold (its demo's), so NMS sees a deployment-sized candidate set.
 DEPLOY_SCORE_THRESHOLDS = {YuNet: 0.6, UltraLight: 0.7, RetinaFace: 0.02, SCRFD: 0.5}
-
-
-# ------------------------------------------------------------------------------------ ours
-def export_ours(config, weights, out_dir):
-    import paddle  # noqa: F401
-    from ppdet.core.workspace import create
-
-    from ppdet_face.engine import load_config
-    from ppdet_face.engine.weights import load_weights
-    from ppdet_face.export import export_model, init_random_weights
-
-    cfg = load_config(str(config))
-    model = create(cfg.architecture)
-    if weights and os.path.isfile(weights):
-        load_weights(model, weights)
-        random = False
-    else:
-        init_random_weights(model, seed=0)
-        random = True
-    save_dir = export_model(model, cfg, out_dir, fmt="onnx", fixed_shape=640, random_weights=random)
-    return save_dir, random
 
 
 def target_verdicts(rows, threads):
@@ -165,8 +147,8 @@ def target_lines(rows, threads):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", default=str(REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
-    parser.add_argument("--weights", default=str(REPO / "output" / "blazeface_fpn_ssh_demo" / "model_final.pdparams"))
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG))
+    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
     parser.add_argument("--model_dir", default=None, help="use this exported folder (fixed 640, with model.onnx)")
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
@@ -192,25 +174,6 @@ def test_image(shared):
     rng = np.random.RandomState(0)
     return cv2.resize((rng.rand(40, 40, 3) * 255).astype(np.uint8), (640, 640)), \
         "synthetic 640x640 image (shared/ not found)"
-
-
-def int8_ready(save_dir, calib_images):
-    """Quantize ``save_dir`` for the int8 row unless it already holds an int8 model; None or the reason
-    the row is skipped."""
-    import yaml
-
-    with open(os.path.join(save_dir, "infer_cfg.yml"), encoding="utf-8") as f:
-        if "quantized" in (yaml.safe_load(f) or {}):
-            return None
-    if calib_images <= 0:
-        return "--calib_images 0"
-    spec = importlib.util.spec_from_file_location("ppdet_face_quantize_tool", REPO / "tools" / "quantize.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    if not os.path.isdir(tool.default_calib_dir()):
-        return f"no calibration images ({tool.default_calib_dir()} not found)"
-    tool.main(["--model_dir", save_dir, "--num_images", str(calib_images)])
-    return None
 
 
 def our_entries(save_dir, bgr, threads, int8_skip, gflop):
@@ -314,7 +277,7 @@ def main(argv=None):
     if args.model_dir:
         save_dir, random = args.model_dir, None
     else:
-        save_dir, random = export_ours(args.config, args.weights, tmp)
+        save_dir, random = export_ours(args.config, args.weights, tmp, fixed_shape=640)
     int8_skip = int8_ready(save_dir, args.calib_images)
     rows = [] if int8_skip is None else [{"detector": f"{OPENVINO} int8", "skipped": int8_skip}]
     ours_gflop = count_flops(os.path.join(save_dir, "model.onnx"), {"image": [1, 3, 640, 640]})["flops"] / 1e9

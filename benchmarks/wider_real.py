@@ -3,7 +3,8 @@
 
     python benchmarks/wider_real.py [-c configs/face_detection/blazeface_fpn_ssh_wider_real.yml]
         [--weights pretrained/blazeface_fpn_ssh_wider_real.safetensors | --random_weights]
-        [--rows ours_ss,ours_ms,yunet,...] [--limit N] [--threads 2] [--out_dir output/wider_real]
+        [--rows ours_ss,ours_ms,deploy_ort,yunet,...] [--limit N] [--threads 2] [--calib_images 100]
+        [--out_dir output/wider_real]
         [--json out.json] [--markdown out.md] [--plot out.png]
 
 One table: per detector the easy / medium / hard AP (``eval_tools.evaluate_widerface``, official
@@ -20,6 +21,11 @@ row sees another's memory or threads), image by image, with ``--threads`` thread
   ``predict_widerface``): single-scale (original size) and the published multi-scale recipe.
   ``--random_weights`` uses seeded, calibrated random weights instead (speed and memory are real,
   the AP is meaningless; the table says so).
+* **ours deployed** (``deploy_paddle``, ``deploy_ort``, ``deploy_ov_f32``, ``deploy_ov_bf16``,
+  ``deploy_ov_int8``): the same model exported once (``benchmarks/ours.py``: Paddle + ONNX, dynamic shape,
+  decode + NMS inside; int8 quantized by ``tools/quantize.py`` on ``--calib_images`` real WIDER_train
+  images), run by ``deploy/python``'s ``Detector`` with each backend and precision at the images' own size,
+  every box the model outputs (score >= 0.01).
 * **peers** (``benchmarks/peers.py``): each with its own input protocol; a missing model or runtime
   skips the row with the reason.
 
@@ -45,6 +51,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import numpy as np  # noqa: E402
 from machine import cpu_info, cpu_line  # noqa: E402
+from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready  # noqa: E402
 from peers import PEERS, PeerError, shared_dir  # noqa: E402
 
 from eval_tools import SETTINGS  # noqa: E402
@@ -52,9 +59,12 @@ from eval_tools import SETTINGS  # noqa: E402
 OURS = {"ours_ss": False, "ours_ms": True}  # row key -> multi_scale
 OURS_NAME = "ours: BlazeFace-FPN-SSH"
 OURS_INPUT = {"ours_ss": "single-scale, original size", "ours_ms": "multi-scale recipe"}
-ROWS = tuple(OURS) + tuple(PEERS)
-DEFAULT_CONFIG = REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_wider_real.yml"
-DEFAULT_WEIGHTS = REPO / "pretrained" / "blazeface_fpn_ssh_wider_real.safetensors"
+# row key -> deploy/python backend, precision (our export at the images' own size)
+DEPLOY = {"deploy_paddle": ("paddle", "f32"), "deploy_ort": ("onnxruntime", "f32"),
+          "deploy_ov_f32": ("openvino", "f32"), "deploy_ov_bf16": ("openvino", "bf16"),
+          "deploy_ov_int8": ("openvino", "int8")}
+DEPLOY_NAME = {"paddle": "Paddle Inference + oneDNN", "onnxruntime": "ONNX Runtime", "openvino": "OpenVINO"}
+ROWS = tuple(OURS) + tuple(DEPLOY) + tuple(PEERS)
 DATASET = Path("data") / "wider_face_real"
 IMAGE_DIR = "WIDER_val/images"
 ANNO_PATH = "wider_face_split/wider_face_val_bbx_gt.txt"
@@ -115,9 +125,11 @@ def val_images(dataset_dir, limit=None):
 # Rows (each normally in a child process)
 # --------------------------------------------------------------------------------------------------
 def _timing(row, seconds, keys, crowded):
-    """Add ``ms_mean``, ``ms_max`` and ``ms_crowded`` (ms on image ``crowded``) to ``row``."""
+    """Add ``ms_mean``, ``ms_median``, ``ms_p90``, ``ms_max`` and ``ms_crowded`` (ms on image ``crowded``)."""
     ms = np.asarray(seconds, np.float64) * 1000.0
     row["ms_mean"] = float(ms.mean()) if len(ms) else float("nan")
+    row["ms_median"] = float(np.median(ms)) if len(ms) else float("nan")
+    row["ms_p90"] = float(np.percentile(ms, 90)) if len(ms) else float("nan")
     row["ms_max"] = float(ms.max()) if len(ms) else float("nan")
     by_key = dict(zip(keys, ms))
     row["ms_crowded"] = float(by_key[crowded]) if crowded in by_key else None
@@ -160,6 +172,41 @@ def run_peer_row(key, images, pred_dir, threads=2, peers_root=None, crowded=None
             raise BenchmarkError(f"cannot read image {path}")
         det = peer.detect(bgr)
         wider = np.column_stack([det[:, :2], det[:, 2:4] - det[:, :2], det[:, 4]])
+        write_pred_file(pred_file_path(pred_dir, image_key), Path(path).name, wider)
+        seconds.append(time.perf_counter() - t0)
+    return _timing(row, seconds, [k for k, _, _ in images], crowded)
+
+
+def run_deploy_row(key, save_dir, images, pred_dir, threads=2, crowded=None):
+    """Run our export ``save_dir`` through ``deploy/python`` (backend and precision of ``DEPLOY[key]``) on
+    ``images`` at their own size, all boxes the model outputs; write the prediction folder.
+
+    Returns:
+        The row dict (see :func:`run_peer_row`); ``skipped`` when the backend cannot run here.
+    """
+    import cv2
+
+    from deploy.python.infer import DeployError, Detector
+    from eval_tools.wider_format import pred_file_path, write_pred_file
+
+    backend, precision = DEPLOY[key]
+    row = {"row": key, "detector": f"ours: {DEPLOY_NAME[backend]} {precision}", "input": "export, original size",
+           "published": None, "published_note": "", "pred_dir": str(pred_dir)}
+    try:
+        det = Detector(str(save_dir), backend=backend, enable_mkldnn=backend == "paddle", cpu_threads=threads,
+                       precision=precision)
+    except DeployError as exc:
+        return dict(row, skipped=str(exc))
+    cv2.setNumThreads(threads)
+    det.predict([cv2.imread(images[0][1])])  # warm-up, not counted
+    seconds = []
+    for image_key, path, _ in images:
+        t0 = time.perf_counter()
+        bgr = cv2.imread(path)
+        if bgr is None:
+            raise BenchmarkError(f"cannot read image {path}")
+        out = det.predict([bgr])[0]  # class, score, x1, y1, x2, y2
+        wider = np.column_stack([out[:, 2:4], out[:, 4:6] - out[:, 2:4], out[:, 1]])
         write_pred_file(pred_file_path(pred_dir, image_key), Path(path).name, wider)
         seconds.append(time.perf_counter() - t0)
     return _timing(row, seconds, [k for k, _, _ in images], crowded)
@@ -259,6 +306,9 @@ def _child(args):
         weights = None if args.random_weights else args.weights
         predictor = build_ours(args.config, weights, args.opt, args.threads, args.backend)
         row = run_ours_row(args._row, predictor, dataset_dir, keys, pred_dir, crowded)
+    elif args._row in DEPLOY:
+        save_dir = Path(args.out_dir, "export_dir.txt").read_text(encoding="utf-8").strip()
+        row = run_deploy_row(args._row, save_dir, images, pred_dir, args.threads, crowded)
     else:
         row = run_peer_row(args._row, images, pred_dir, args.threads, Path(args.shared) / "peers", crowded)
     row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -318,17 +368,18 @@ def _fmt(value, digits=1):
 def format_table(rows):
     """The markdown table of ``rows`` (evaluated by :func:`evaluate_rows`)."""
     lines = ["| detector | input | AP easy | AP medium | AP hard | published easy / medium / hard (full val) "
-             "| ms/image mean | ms/image max | ms on most crowded | peak RSS MiB |",
-             "|---|---|---:|---:|---:|---|---:|---:|---:|---:|"]
+             "| ms/image mean | median | p90 | max | ms on most crowded | peak RSS MiB |",
+             "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         if "skipped" in row:
-            lines.append(f"| {row['detector']} | {row['input']} | skipped: {row['skipped']} | | | | | | | |")
+            lines.append(f"| {row['detector']} | {row['input']} | skipped: {row['skipped']} | | | | | | | | | |")
             continue
         pub = row.get("published")
         pub = " / ".join(f"{v:.3f}" for v in pub) + f" ({row['published_note']})" if pub else "—"
         ap = " | ".join(_fmt(row["ap"][s], 4) for s in SETTINGS)
         lines.append(f"| {row['detector']} | {row['input']} | {ap} | {pub} | {_fmt(row['ms_mean'])} | "
-                     f"{_fmt(row['ms_max'])} | {_fmt(row.get('ms_crowded'))} | {_fmt(row.get('peak_rss_mib'), 0)} |")
+                     f"{_fmt(row.get('ms_median'))} | {_fmt(row.get('ms_p90'))} | {_fmt(row['ms_max'])} | "
+                     f"{_fmt(row.get('ms_crowded'))} | {_fmt(row.get('peak_rss_mib'), 0)} |")
     return "\n".join(lines)
 
 
@@ -357,6 +408,8 @@ def parse_args(argv=None):
     p.add_argument("--rows", default=",".join(ROWS), help="comma-separated rows (default: all: %(default)s)")
     p.add_argument("--limit", type=int, default=None, help="only the first N val images (default: all 200)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads per detector (default: 2)")
+    p.add_argument("--calib_images", type=int, default=100,
+                   help="deploy_ov_int8: real WIDER_train images to calibrate the int8 model on (default: 100)")
     p.add_argument("--shared", default=str(shared_dir()),
                    help="shared folder (default: $PPDET_FACE_SHARED or ../shared)")
     p.add_argument("--out_dir", default=str(REPO / "output" / "wider_real"), help="prediction folders and results")
@@ -379,12 +432,24 @@ def _check(args):
     dataset_dir = Path(args.shared) / DATASET
     if not (dataset_dir / ANNO_PATH).is_file():
         raise BenchmarkError(f"WIDER val data not found under {dataset_dir} (set PPDET_FACE_SHARED or --shared)")
-    if any(r in OURS for r in rows) and not args.random_weights:
+    if any(r in OURS or r in DEPLOY for r in rows) and not args.random_weights:
         w = args.weights
         if "://" not in w and not any(os.path.isfile(w + s) for s in ("", ".pdparams", ".safetensors")):
             raise BenchmarkError(f"weights not found: {w} (pass --weights, or --random_weights for speed and memory "
                                  "only, or leave ours out with --rows)")
     return rows, val_images(dataset_dir, args.limit)
+
+
+def prepare_export(args, rows, out_dir):
+    """Export ours once for the deploy rows (dynamic shape; int8 quantized on ``--calib_images`` real
+    WIDER_train images when its row is selected) and record the folder for the child processes."""
+    weights = None if args.random_weights else args.weights
+    save_dir, _ = export_ours(args.config, weights, out_dir / "export")
+    if "deploy_ov_int8" in rows:
+        reason = int8_ready(save_dir, args.calib_images)
+        if reason:
+            raise BenchmarkError(f"int8 row: {reason} (leave deploy_ov_int8 out with --rows)")
+    (out_dir / "export_dir.txt").write_text(str(save_dir) + "\n", encoding="utf-8")
 
 
 def _write_outputs(args, text, rows, results, meta):
@@ -416,6 +481,8 @@ def main(argv=None):
         out_dir = Path(args.out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "images.txt").write_text("\n".join(k for k, _, _ in images) + "\n", encoding="utf-8")
+        if any(r in DEPLOY for r in rows):
+            prepare_export(args, rows, out_dir)
         results = run_rows(rows, argv, out_dir)
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -423,7 +490,7 @@ def main(argv=None):
     gt = load_val_gt(Path(args.shared) / DATASET, [k for k, _, _ in images])
     evaluated = evaluate_rows(results, gt)
     crowded = max(images, key=lambda im: im[2])
-    weights = ("not run" if not any(r["row"] in OURS for r in results) else
+    weights = ("not run" if not any(r["row"] in OURS or r["row"] in DEPLOY for r in results) else
                "seeded RANDOM weights (speed and memory only, AP meaningless)" if args.random_weights
                else f"weights {args.weights}")
     cpu = cpu_info()

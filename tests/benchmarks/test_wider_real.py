@@ -51,10 +51,29 @@ def test_wider_real_table_with_two_peers_on_three_images(shared, tmp_path):
 def test_format_table_marks_skipped_and_missing_values():
     rows = [{"row": "x", "detector": "X", "input": "640", "skipped": "model file not found: x.onnx"},
             {"row": "y", "detector": "Y", "input": "orig", "published": None, "published_note": "",
-             "ap": {"easy": 0.5, "medium": 0.25, "hard": 0.125}, "ms_mean": 10.0, "ms_max": 20.0}]
+             "ap": {"easy": 0.5, "medium": 0.25, "hard": 0.125}, "ms_mean": 10.0, "ms_median": 9.0, "ms_p90": 15.0,
+             "ms_max": 20.0}]
     lines = bench.format_table(rows).splitlines()
     assert "skipped: model file not found: x.onnx" in lines[2]
-    assert lines[3] == "| Y | orig | 0.5000 | 0.2500 | 0.1250 | — | 10.0 | 20.0 | — | — |"
+    assert lines[3] == "| Y | orig | 0.5000 | 0.2500 | 0.1250 | — | 10.0 | 9.0 | 15.0 | 20.0 | — | — |"
+
+
+def test_deploy_rows_run_our_export_through_deploy(shared, tmp_path):
+    """A deploy row on 2 real images: the export is made once, the row runs deploy's Detector."""
+    if not (shared / "data" / "wider_face_real" / bench.ANNO_PATH).is_file():
+        pytest.skip("WIDER val data not found under shared/data/wider_face_real")
+    out = tmp_path / "out"
+    argv = ["--rows", "deploy_ov_f32", "--random_weights", "--limit", "2", "--shared", str(shared),
+            "--out_dir", str(out), "--json", str(tmp_path / "r.json")]
+    assert bench.main(argv) == 0
+    import json
+
+    rows = json.loads((tmp_path / "r.json").read_text())["rows"]
+    assert [r["detector"] for r in rows] == ["ours: OpenVINO f32"]
+    for row in rows:
+        assert 0 < row["ms_median"] <= row["ms_p90"] <= row["ms_max"] and 0 <= row["ap"]["easy"] <= 1
+        assert len(list((out / row["row"] / "pred").glob("*/*.txt"))) == 2
+    assert len(list((out / "export").glob("*/model.onnx"))) == 1
 
 
 def test_scrfd_decode_pairs_outputs_by_shape():

@@ -1,0 +1,58 @@
+"""Our detector as the deploy benchmarks use it: exported (Paddle + ONNX, decode + NMS inside) from a config
+and weights, and quantized to int8 for OpenVINO through ``tools/quantize.py``."""
+import importlib.util
+import os
+import pathlib
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_wider_real.yml"
+DEFAULT_WEIGHTS = REPO / "pretrained" / "blazeface_fpn_ssh_wider_real.safetensors"
+
+__all__ = ["DEFAULT_CONFIG", "DEFAULT_WEIGHTS", "export_ours", "int8_ready"]
+
+
+def export_ours(config, weights, out_dir, fixed_shape=None):
+    """Export the config's model with ``weights`` (seeded, calibrated random weights when the file does not
+    exist) to ``out_dir``; returns ``(save_dir, random)``.
+
+    Args:
+        config: the config YAML.
+        weights: ``.pdparams`` / ``.safetensors`` file, or None.
+        out_dir: parent folder of the export.
+        fixed_shape (int|None): fixed input side (None: dynamic, images at their own size). Default: None.
+    """
+    import paddle  # noqa: F401
+    from ppdet.core.workspace import create
+
+    from ppdet_face.engine import load_config
+    from ppdet_face.engine.weights import load_weights
+    from ppdet_face.export import export_model, init_random_weights
+
+    cfg = load_config(str(config))
+    model = create(cfg.architecture)
+    random = not (weights and os.path.isfile(str(weights)))
+    if random:
+        init_random_weights(model, seed=0)
+    else:
+        load_weights(model, str(weights))
+    save_dir = export_model(model, cfg, str(out_dir), fmt="onnx", fixed_shape=fixed_shape, random_weights=random)
+    return save_dir, random
+
+
+def int8_ready(save_dir, calib_images):
+    """Quantize ``save_dir`` with ``tools/quantize.py`` (``calib_images`` shared WIDER_train images) unless it
+    already holds an int8 model. Returns None when the int8 model is there, else why it is not."""
+    import yaml
+
+    with open(os.path.join(save_dir, "infer_cfg.yml"), encoding="utf-8") as f:
+        if "quantized" in (yaml.safe_load(f) or {}):
+            return None
+    if calib_images <= 0:
+        return "no calibration images requested"
+    spec = importlib.util.spec_from_file_location("ppdet_face_quantize_tool", REPO / "tools" / "quantize.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    if not os.path.isdir(tool.default_calib_dir()):
+        return f"no calibration images ({tool.default_calib_dir()} not found)"
+    tool.main(["--model_dir", str(save_dir), "--num_images", str(calib_images)])
+    return None
