@@ -1,10 +1,11 @@
 """The machine a benchmark ran on: CPU model, logical cores and the ISA flags that decide the fast paths
-(AVX-512, VNNI for int8, BF16), printed with every benchmark table."""
+(AVX-512, VNNI for int8, BF16, AMX tiles for bf16 / int8 on recent Xeons), printed with every benchmark table.
+Sessions may land on different CPUs (AMD EPYC, Intel Xeon with AMX): compare numbers within one run."""
 import os
 
 __all__ = ["CPU_FLAGS", "cpu_info", "cpu_line"]
 
-CPU_FLAGS = ("avx512f", "avx512_vnni", "avx512_bf16")
+CPU_FLAGS = ("avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
 def cpu_info(cpuinfo="/proc/cpuinfo"):
@@ -26,6 +27,6 @@ def cpu_info(cpuinfo="/proc/cpuinfo"):
 
 
 def cpu_line(info):
-    """One line: model, cores and the AVX-512 flags."""
+    """One line: model, cores and the ISA flags of :data:`CPU_FLAGS`."""
     flags = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in info["flags"].items())
     return f"CPU: {info['model']} ({info['logical_cores']} logical cores); {flags}"

@@ -13,5 +13,6 @@ def test_cpu_info_reads_model_and_avx512_flags(tmp_path):
                     "processor\t: 1\nmodel name\t: Test CPU\nflags\t\t: fpu avx512f avx512_vnni\n")
     got = machine.cpu_info(str(info))
     assert got == {"model": "Test CPU", "logical_cores": 2,
-                   "flags": {"avx512f": True, "avx512_vnni": True, "avx512_bf16": False}}
-    assert machine.cpu_line(got).endswith("avx512f yes, avx512_vnni yes, avx512_bf16 no")
+                   "flags": {"avx512f": True, "avx512_vnni": True, "avx512_bf16": False, "amx_bf16": False,
+                             "amx_int8": False}}
+    assert machine.cpu_line(got).endswith("avx512f yes, avx512_vnni yes, avx512_bf16 no, amx_bf16 no, amx_int8 no")

@@ -153,7 +153,7 @@ def test_command_line_runs_each_row_in_a_child_and_writes_json_markdown_png(shar
     report = json.loads((tmp_path / "r.json").read_text())
     (row,) = report["rows"]
     assert row["row"] == "yunet" and row["peak_rss_mib"] > 10 and 0 <= row["ap"]["hard"] <= 1
-    assert report["images"] == 2 and set(report["cpu"]["flags"]) == {"avx512f", "avx512_vnni", "avx512_bf16"}
+    assert report["images"] == 2 and set(report["cpu"]["flags"]) >= {"avx512f", "avx512_vnni", "avx512_bf16"}
     text = (tmp_path / "r.md").read_text()
     assert "CPU: " in text and "| YuNet 2026may | original size |" in text and "ours: not run" in text
     assert (out / "pr_curves.png").is_file() and len(list((out / "yunet" / "pred").glob("*/*.txt"))) == 2
