@@ -23,6 +23,9 @@ import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from peers import ort_session  # noqa: E402
 
 CONFIGS = [("BlazeFace", "blazeface_1000e.yml"), ("BlazeFace-FPN-SSH", "blazeface_fpn_ssh_1000e.yml"),
            ("SSH MobileNetV1", "ssh_mobilenet_v1_wider.yml"), ("SSH MobileNetV2", "ssh_mobilenet_v2_wider.yml"),
@@ -66,13 +69,7 @@ def paddle_runner(save_dir, threads):
 
 
 def ort_runner(save_dir, threads):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession(os.path.join(save_dir, "model.onnx"), options, providers=["CPUExecutionProvider"])
+    session = ort_session(os.path.join(save_dir, "model.onnx"), threads)
     return lambda feed: session.run(None, feed)
 
 

@@ -26,6 +26,8 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from eval_tools.boxes import box_iou  # noqa: E402
+
 MODES = (("onnxruntime", "f32"), ("openvino", "f32"), ("openvino", "bf16"), ("openvino", "int8"))
 
 
@@ -80,14 +82,6 @@ def inputs_640(model_dir, count):
     return out
 
 
-def _iou(row, boxes):
-    x1, y1 = np.maximum(row[2], boxes[:, 2]), np.maximum(row[3], boxes[:, 3])
-    x2, y2 = np.minimum(row[4], boxes[:, 4]), np.minimum(row[5], boxes[:, 5])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    areas = (row[4] - row[2]) * (row[5] - row[3]) + (boxes[:, 4] - boxes[:, 2]) * (boxes[:, 5] - boxes[:, 3])
-    return inter / np.maximum(areas - inter, 1e-9)
-
-
 def agreement(refs, outs, threshold=0.5):
     """Boxes >= threshold (reference, output), share of reference boxes matched at IoU >= 0.5, median / max
     score difference and max coordinate difference (px) of the matched ones."""
@@ -97,7 +91,7 @@ def agreement(refs, outs, threshold=0.5):
         ref, out = ref[ref[:, 1] >= threshold], out[out[:, 1] >= threshold]
         n_ref, n_out = n_ref + len(ref), n_out + len(out)
         for row in ref:
-            iou = _iou(row, out) if len(out) else np.zeros(1)
+            iou = box_iou(row[2:6], out[:, 2:6]) if len(out) else np.zeros(1)
             k = int(iou.argmax())
             if iou[k] >= 0.5:
                 matched += 1

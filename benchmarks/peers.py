@@ -179,6 +179,27 @@ class _OrtPeer(Peer):
         return self.sess.run(None, {self.input_name: blob})
 
 
+class _LetterboxPeer(_OrtPeer):
+    """An ONNX Runtime peer fed a ``size`` x ``size`` letterbox: subclasses give ``prepare`` (blob and scale)
+    and ``decode`` (raw outputs -> candidate boxes in canvas pixels and their scores)."""
+
+    size = 640
+
+    def prepare(self, bgr):  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def decode(self, outputs):  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def blob(self, bgr):
+        return self.prepare(bgr)[0]
+
+    def detect(self, bgr):
+        blob, scale = self.prepare(bgr)
+        boxes, scores = self.decode(self.network(blob))
+        return unletterbox(nms(boxes, scores, self.score_threshold, self.nms_threshold, self.top_k), scale)
+
+
 # --------------------------------------------------------------------------------------------------
 # YuNet
 # --------------------------------------------------------------------------------------------------
@@ -287,27 +308,21 @@ def scrfd_decode(outputs, input_hw, num_anchors=SCRFD_ANCHORS):
     return np.concatenate(boxes), np.concatenate(scores)
 
 
-class SCRFD(_OrtPeer):
+class SCRFD(_LetterboxPeer):
     """SCRFD-500m at 640 letterbox (InsightFace's ``SCRFD.detect`` protocol)."""
 
     key, name, input = "scrfd_500m", "SCRFD-500m", "640 letterbox"
     model = "scrfd/scrfd_500m.onnx"
     published = (0.906, 0.881, 0.685)
     published_note = "VGA (640) protocol, full val"
-    size = 640
 
     def prepare(self, bgr):
         """``(blob, scale)``: the letterboxed RGB ``(x - 127.5) / 128`` input and its resize factor."""
         canvas, scale, _ = letterbox(bgr, self.size)
         return cv2.dnn.blobFromImage(canvas, 1 / 128.0, None, (127.5, 127.5, 127.5), swapRB=True), scale
 
-    def blob(self, bgr):
-        return self.prepare(bgr)[0]
-
-    def detect(self, bgr):
-        blob, scale = self.prepare(bgr)
-        boxes, scores = scrfd_decode(self.network(blob), (self.size, self.size))
-        return unletterbox(nms(boxes, scores, self.score_threshold, self.nms_threshold, self.top_k), scale)
+    def decode(self, outputs):
+        return scrfd_decode(outputs, (self.size, self.size))
 
 
 class SCRFD25G(SCRFD):
@@ -349,14 +364,13 @@ def retinaface_decode(loc, priors, size=640, variance=RETINAFACE_CFG["variance"]
     return np.concatenate([c - wh / 2, c + wh / 2], axis=1) * np.float32(size)
 
 
-class RetinaFace(_OrtPeer):
+class RetinaFace(_LetterboxPeer):
     """RetinaFace-mnet0.25 (fixed 640 x 640 ONNX, softmax scores inside) at 640 letterbox."""
 
     key, name, input = "retinaface_mnet025", "RetinaFace-mnet0.25", "640 letterbox"
     model = "retinaface_mnet025/FaceDetector.onnx"
     published = (0.907, 0.882, 0.738)
     published_note = "original scale, full val"
-    size = 640
 
     def __init__(self, root=None, threads=2, **kwargs):
         super().__init__(root, threads, **kwargs)
@@ -367,14 +381,9 @@ class RetinaFace(_OrtPeer):
         canvas, scale, _ = letterbox(bgr, self.size, fill=RETINAFACE_MEAN)
         return cv2.dnn.blobFromImage(canvas, 1.0, None, RETINAFACE_MEAN, swapRB=False), scale
 
-    def blob(self, bgr):
-        return self.prepare(bgr)[0]
-
-    def detect(self, bgr):
-        blob, scale = self.prepare(bgr)
-        loc, conf = self.network(blob)[:2]
-        boxes = retinaface_decode(loc[0], self.priors, self.size)
-        return unletterbox(nms(boxes, conf[0][:, 1], self.score_threshold, self.nms_threshold, self.top_k), scale)
+    def decode(self, outputs):
+        loc, conf = outputs[:2]
+        return retinaface_decode(loc[0], self.priors, self.size), conf[0][:, 1]
 
 
 # --------------------------------------------------------------------------------------------------

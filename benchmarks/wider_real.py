@@ -153,7 +153,6 @@ def run_peer_row(key, images, pred_dir, threads=2, peers_root=None, crowded=None
     """
     import cv2
 
-    from eval_tools.wider_format import pred_file_path, write_pred_file
 
     cls = PEERS[key]
     row = {"row": key, "detector": cls.name, "input": cls.input, "published": cls.published,
@@ -163,18 +162,29 @@ def run_peer_row(key, images, pred_dir, threads=2, peers_root=None, crowded=None
     except PeerError as exc:
         return dict(row, skipped=str(exc))
     cv2.setNumThreads(threads)
-    peer.detect(cv2.imread(images[0][1]))  # warm-up, not counted
+    seconds = _predict_images(peer.detect, images, pred_dir)
+    return _timing(row, seconds, [k for k, _, _ in images], crowded)
+
+
+def _predict_images(detect, images, pred_dir):
+    """``detect(bgr)`` -> ``[N, 5]`` ``x1, y1, x2, y2, score`` on each image (after one uncounted warm-up call),
+    written as WIDER prediction files; returns the seconds per image (read + detect + write)."""
+    import cv2
+
+    from eval_tools.wider_format import pred_file_path, write_pred_file
+
+    detect(cv2.imread(images[0][1]))  # warm-up, not counted
     seconds = []
     for image_key, path, _ in images:
         t0 = time.perf_counter()
         bgr = cv2.imread(path)
         if bgr is None:
             raise BenchmarkError(f"cannot read image {path}")
-        det = peer.detect(bgr)
+        det = detect(bgr)
         wider = np.column_stack([det[:, :2], det[:, 2:4] - det[:, :2], det[:, 4]])
         write_pred_file(pred_file_path(pred_dir, image_key), Path(path).name, wider)
         seconds.append(time.perf_counter() - t0)
-    return _timing(row, seconds, [k for k, _, _ in images], crowded)
+    return seconds
 
 
 def run_deploy_row(key, save_dir, images, pred_dir, threads=2, crowded=None):
@@ -187,7 +197,6 @@ def run_deploy_row(key, save_dir, images, pred_dir, threads=2, crowded=None):
     import cv2
 
     from deploy.python.infer import DeployError, Detector
-    from eval_tools.wider_format import pred_file_path, write_pred_file
 
     backend, precision = DEPLOY[key]
     row = {"row": key, "detector": f"ours: {DEPLOY_NAME[backend]} {precision}", "input": "export, original size",
@@ -198,17 +207,7 @@ def run_deploy_row(key, save_dir, images, pred_dir, threads=2, crowded=None):
     except DeployError as exc:
         return dict(row, skipped=str(exc))
     cv2.setNumThreads(threads)
-    det.predict([cv2.imread(images[0][1])])  # warm-up, not counted
-    seconds = []
-    for image_key, path, _ in images:
-        t0 = time.perf_counter()
-        bgr = cv2.imread(path)
-        if bgr is None:
-            raise BenchmarkError(f"cannot read image {path}")
-        out = det.predict([bgr])[0]  # class, score, x1, y1, x2, y2
-        wider = np.column_stack([out[:, 2:4], out[:, 4:6] - out[:, 2:4], out[:, 1]])
-        write_pred_file(pred_file_path(pred_dir, image_key), Path(path).name, wider)
-        seconds.append(time.perf_counter() - t0)
+    seconds = _predict_images(lambda bgr: det.predict([bgr])[0][:, [2, 3, 4, 5, 1]], images, pred_dir)
     return _timing(row, seconds, [k for k, _, _ in images], crowded)
 
 

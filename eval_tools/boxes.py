@@ -4,7 +4,7 @@
 """
 import numpy as np
 
-__all__ = ["corners_to_wider", "split_by_count", "xywh_to_corners"]
+__all__ = ["box_iou", "corners_to_wider", "split_by_count", "xywh_to_corners"]
 
 
 def xywh_to_corners(boxes):
@@ -28,3 +28,13 @@ def split_by_count(rows, counts):
     rows = np.asarray(rows)
     ends = np.cumsum(np.asarray(counts).reshape(-1).astype(np.int64))
     return np.split(rows, ends[:-1]) if len(ends) else []
+
+
+def box_iou(box, boxes):
+    """IoU of one ``x1 y1 x2 y2`` box with each row of ``boxes`` ``[N, 4]`` (continuous coordinates, no ``+ 1``)."""
+    box, boxes = np.asarray(box, np.float64), np.asarray(boxes, np.float64).reshape(-1, 4)
+    w = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
+    h = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
+    inter = w * h
+    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) - inter
+    return inter / np.maximum(union, 1e-9)

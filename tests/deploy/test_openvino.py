@@ -11,18 +11,11 @@ import numpy as np
 import pytest
 import yaml
 
+from eval_tools.boxes import box_iou
 from helpers import REPO, blob_images
 
 pytest.importorskip("openvino", reason="openvino is not installed (pinned in requirements.txt)")
 from test_detector import reference, same  # noqa: E402  (tests/deploy is on sys.path: rootdir-less test module)
-
-
-def _iou(row, boxes):
-    x1, y1 = np.maximum(row[2], boxes[:, 2]), np.maximum(row[3], boxes[:, 3])
-    x2, y2 = np.minimum(row[4], boxes[:, 4]), np.minimum(row[5], boxes[:, 5])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    areas = (row[4] - row[2]) * (row[5] - row[3]) + (boxes[:, 4] - boxes[:, 2]) * (boxes[:, 5] - boxes[:, 3])
-    return inter / np.maximum(areas - inter, 1e-9)
 
 
 def agreement(ref, got, threshold):
@@ -30,7 +23,7 @@ def agreement(ref, got, threshold):
     ious, dscores = [], []
     for r, g in zip(ref, got):
         for row in r[r[:, 1] >= threshold]:
-            iou = _iou(row, g) if len(g) else np.zeros(1)
+            iou = box_iou(row[2:6], g[:, 2:6]) if len(g) else np.zeros(1)
             k = int(iou.argmax())
             ious.append(iou[k])
             dscores.append(abs(row[1] - g[k, 1]) if len(g) else 1.0)
