@@ -30,8 +30,9 @@ PRETRAINED_URLS = {
 class VisionBackbone(nn.Layer):
     """A ``paddle.vision`` network run stage by stage; returns the last feature map of each stage.
 
-    Subclasses build ``self.body`` and set ``self.stages`` (lists of sub-layers of ``body`` run in
-    order; stage ``i`` ends at stride ``STRIDES[i]``), :attr:`CHANNELS` and :attr:`CLASSIFIER`.
+    Subclasses give :meth:`build_body` (the ``paddle.vision`` network, as ``self.body``), :meth:`split_stages`
+    (lists of sub-layers of ``body`` run in order; stage ``i`` ends at stride ``STRIDES[i]``),
+    :attr:`CHANNELS` and :attr:`CLASSIFIER`.
     ``forward({'image': x})`` returns ``[C8, C16, C32]``.
 
     Args (of every wrapper):
@@ -43,6 +44,19 @@ class VisionBackbone(nn.Layer):
     CHANNELS = ()
     #: name prefixes of the ImageNet classifier in ``paddle.vision``'s state dict (not in the backbone).
     CLASSIFIER = ()
+
+    def __init__(self, freeze_norm=False):
+        super().__init__()
+        self.body = self.build_body()
+        self.stages = self.split_stages(self.body)
+        if freeze_norm:
+            self._freeze_norms()
+
+    def build_body(self):  # pragma: no cover - every wrapper overrides it
+        raise NotImplementedError
+
+    def split_stages(self, body):  # pragma: no cover - every wrapper overrides it
+        raise NotImplementedError
 
     @property
     def out_shape(self):
@@ -90,13 +104,12 @@ class VisionVGG16(VisionBackbone):
     CHANNELS = (512, 512, 512)
     CLASSIFIER = ("classifier.",)
 
-    def __init__(self, freeze_norm=False):
-        super().__init__()
-        self.body = models.vgg16(pretrained=False, num_classes=0, with_pool=False)
-        layers = _children(self.body.features)  # 13 conv+relu pairs and 5 max-pools
-        self.stages = [layers[:23], layers[23:30], layers[30:]]
-        if freeze_norm:
-            self._freeze_norms()
+    def build_body(self):
+        return models.vgg16(pretrained=False, num_classes=0, with_pool=False)
+
+    def split_stages(self, body):
+        layers = _children(body.features)  # 13 conv+relu pairs and 5 max-pools
+        return [layers[:23], layers[23:30], layers[30:]]
 
 
 @register
@@ -107,12 +120,11 @@ class VisionResNet50(VisionBackbone):
     CHANNELS = (512, 1024, 2048)
     CLASSIFIER = ("fc.",)
 
-    def __init__(self, freeze_norm=False):
-        super().__init__()
-        b = self.body = models.resnet50(pretrained=False, num_classes=0, with_pool=False)
-        self.stages = [[b.conv1, b.bn1, b.relu, b.maxpool, b.layer1, b.layer2], [b.layer3], [b.layer4]]
-        if freeze_norm:
-            self._freeze_norms()
+    def build_body(self):
+        return models.resnet50(pretrained=False, num_classes=0, with_pool=False)
+
+    def split_stages(self, b):
+        return [[b.conv1, b.bn1, b.relu, b.maxpool, b.layer1, b.layer2], [b.layer3], [b.layer4]]
 
 
 @register
@@ -123,12 +135,11 @@ class VisionMobileNetV1(VisionBackbone):
     CHANNELS = (256, 512, 1024)
     CLASSIFIER = ("fc.",)
 
-    def __init__(self, freeze_norm=False):
-        super().__init__()
-        b = self.body = models.mobilenet_v1(pretrained=False, num_classes=0, with_pool=False)
-        self.stages = [[b.conv1] + b.dwsl[:5], b.dwsl[5:11], b.dwsl[11:]]
-        if freeze_norm:
-            self._freeze_norms()
+    def build_body(self):
+        return models.mobilenet_v1(pretrained=False, num_classes=0, with_pool=False)
+
+    def split_stages(self, b):
+        return [[b.conv1] + b.dwsl[:5], b.dwsl[5:11], b.dwsl[11:]]
 
 
 @register
@@ -140,10 +151,9 @@ class VisionMobileNetV2(VisionBackbone):
     CHANNELS = (32, 96, 1280)
     CLASSIFIER = ("classifier.",)
 
-    def __init__(self, freeze_norm=False):
-        super().__init__()
-        self.body = models.mobilenet_v2(pretrained=False, num_classes=0, with_pool=False)
-        layers = _children(self.body.features)
-        self.stages = [layers[:7], layers[7:14], layers[14:]]
-        if freeze_norm:
-            self._freeze_norms()
+    def build_body(self):
+        return models.mobilenet_v2(pretrained=False, num_classes=0, with_pool=False)
+
+    def split_stages(self, body):
+        layers = _children(body.features)
+        return [layers[:7], layers[7:14], layers[14:]]
