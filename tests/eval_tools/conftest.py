@@ -34,18 +34,21 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def wider_mat_dir(shared) -> Path:
     """Folder of the official WIDER FACE val ``.mat`` ground truth."""
-    path = shared / "data" / "wider_face_eval_gt"
-    if not (path / "wider_face_val.mat").is_file():
-        pytest.skip(f"official WIDER .mat ground truth not found in {path}")
-    return path
+    return _shared_folder(shared, "wider_face_eval_gt", "wider_face_val.mat", "official WIDER .mat ground truth")
 
 
 @pytest.fixture(scope="session")
 def wider_subset_dir(shared) -> Path:
     """The 9-image WIDER val subset."""
-    path = shared / "data" / "wider_face_val_subset"
-    if not (path / "wider_face_split" / "wider_face_val_bbx_gt.txt").is_file():
-        pytest.skip(f"WIDER val subset not found in {path}")
+    return _shared_folder(shared, "wider_face_val_subset", "wider_face_split/wider_face_val_bbx_gt.txt",
+                          "WIDER val subset")
+
+
+def _shared_folder(shared, name, marker, what) -> Path:
+    """``shared/data/<name>``; skip (with the reason) when its ``marker`` file is absent."""
+    path = shared / "data" / name
+    if not (path / marker).is_file():
+        pytest.skip(f"{what} not found in {path}")
     return path
 
 
@@ -89,7 +92,4 @@ def cython_backend(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fddb_dir(shared) -> Path:
     """FDDB folds, three published detection files and the official program's ROC for pyface."""
-    path = shared / "data" / "fddb"
-    if not (path / "FDDB-folds" / "FDDB-fold-01-ellipseList.txt").is_file():
-        pytest.skip(f"FDDB folds not found in {path}")
-    return path
+    return _shared_folder(shared, "fddb", "FDDB-folds/FDDB-fold-01-ellipseList.txt", "FDDB folds")
