@@ -291,10 +291,21 @@ def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None):
     return _timing(row, run.seconds, [im.key for im in images], crowded)
 
 
-def _child(args):
-    """One row in this process: write its prediction folder and its result JSON (``--_result``)."""
+def peak_rss_mib(status="/proc/self/status"):
+    """This process's peak RSS in MiB: ``VmHWM`` (reset by ``exec``, unlike ``ru_maxrss``, which a child
+    started with fork + exec inherits from its parent), else ``ru_maxrss``."""
+    if os.path.isfile(status):
+        with open(status, encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _child(args):
+    """One row in this process: write its prediction folder and its result JSON (``--_result``)."""
     dataset_dir = Path(args.shared) / DATASET
     keys = Path(args.out_dir, "images.txt").read_text(encoding="utf-8").split()
     wanted = set(keys)
@@ -310,7 +321,7 @@ def _child(args):
         row = run_deploy_row(args._row, save_dir, images, pred_dir, args.threads, crowded)
     else:
         row = run_peer_row(args._row, images, pred_dir, args.threads, Path(args.shared) / "peers", crowded)
-    row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    row["peak_rss_mib"] = peak_rss_mib()
     Path(args._result).write_text(json.dumps(row, indent=1), encoding="utf-8")
 
 

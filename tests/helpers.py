@@ -59,3 +59,16 @@ def blob_images(seed=0, sizes=((200, 260), (311, 187), (96, 128), (240, 240))):
             cv2.ellipse(img, c, (r, int(r * 1.3)), 0, 0, 360, tuple(int(v) for v in rng.randint(90, 230, 3)), -1)
         out.append(img)
     return out
+
+
+def real_photo(long_side=None):
+    """A real photo every machine has: matplotlib's ``grace_hopper.jpg`` (BGR uint8, 512 x 600 portrait),
+    resized so its longer side is ``long_side`` when given."""
+    import matplotlib
+
+    bgr = cv2.imread(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg"))
+    if long_side:
+        h, w = bgr.shape[:2]
+        scale = long_side / max(h, w)
+        bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return bgr

@@ -58,6 +58,13 @@ def test_format_table_marks_skipped_and_missing_values():
     assert lines[3] == "| Y | orig | 0.5000 | 0.2500 | 0.1250 | — | 10.0 | 9.0 | 15.0 | 20.0 | — | — |"
 
 
+def test_peak_rss_reads_vmhwm(tmp_path):
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nVmPeak:\t 9000 kB\nVmHWM:\t    2048 kB\nVmRSS:\t 1024 kB\n")
+    assert bench.peak_rss_mib(str(status)) == 2.0
+    assert bench.peak_rss_mib(str(tmp_path / "none")) > 10  # ru_maxrss of this process
+
+
 def test_deploy_rows_run_our_export_through_deploy(shared, tmp_path):
     """A deploy row on 2 real images: the export is made once, the row runs deploy's Detector."""
     if not (shared / "data" / "wider_face_real" / bench.ANNO_PATH).is_file():
@@ -72,6 +79,7 @@ def test_deploy_rows_run_our_export_through_deploy(shared, tmp_path):
     assert [r["detector"] for r in rows] == ["ours: OpenVINO f32"]
     for row in rows:
         assert 0 < row["ms_median"] <= row["ms_p90"] <= row["ms_max"] and 0 <= row["ap"]["easy"] <= 1
+        assert row["peak_rss_mib"] < 2000  # the child's own peak, not the exporting parent's
         assert len(list((out / row["row"] / "pred").glob("*/*.txt"))) == 2
     assert len(list((out / "export").glob("*/model.onnx"))) == 1
 
