@@ -25,6 +25,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from machine import cpu_info, cpu_line  # noqa: E402
 from peers import ort_session  # noqa: E402
 
 CONFIGS = [("BlazeFace", "blazeface_1000e.yml"), ("BlazeFace-FPN-SSH", "blazeface_fpn_ssh_1000e.yml"),
@@ -113,6 +114,7 @@ def main(argv=None):
         for name, config in zoo:
             rows.append(measure(name, config, tmp, args))
             print(f"measured {name}", file=sys.stderr, flush=True)
+    print(cpu_line(cpu_info()))
     print(f"| model | params (M) | GFLOPs @{SIZE} | Paddle + oneDNN ms | ONNX Runtime ms |")
     print("|---|---:|---:|---:|---:|")
     for name, params, gflops, paddle_ms, ort_ms in rows:
