@@ -48,6 +48,21 @@ def parse_args(argv=None):
     return args
 
 
+def load_start_weights(trainer, args, pretrain):
+    """The resumed checkpoint, or the pretrain weights; warns when a frozen BatchNorm gets neither."""
+    if args.resume:
+        trainer.resume_weights(check_resume_checkpoint(trainer.model, args.resume))
+    elif pretrain:
+        load_pretrain_weights(trainer.model, pretrain, allow_partial=args.allow_partial_weights,
+                              hint="(to fine-tune from weights of another head, pass --allow_partial_weights)")
+        logger.info("loaded pretrain weights %s", pretrain)
+    elif getattr(getattr(trainer.model, "backbone", None), "freeze_norm", False):
+        name = type(trainer.model.backbone).__name__
+        print(f"warning: {name}.freeze_norm is on but no pretrain_weights are loaded: BatchNorm will normalise with "
+              f"its initial statistics (mean 0, variance 1), which lets deep networks diverge; pass "
+              f"-o {name}.freeze_norm=false to train from scratch", file=sys.stderr, flush=True)
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -87,12 +102,7 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as exc:  # AnnotationError, a missing annotation file or dataset_dir
         sys.exit(f"error: {exc}")
     try:
-        if args.resume:
-            trainer.resume_weights(check_resume_checkpoint(trainer.model, args.resume))
-        elif pretrain:
-            load_pretrain_weights(trainer.model, pretrain, allow_partial=args.allow_partial_weights,
-                         hint="(to fine-tune from weights of another head, pass --allow_partial_weights)")
-            logger.info("loaded pretrain weights %s", pretrain)
+        load_start_weights(trainer, args, pretrain)
     except WeightsError as exc:
         sys.exit(f"error: {exc}")
     try:

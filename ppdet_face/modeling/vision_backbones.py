@@ -49,6 +49,7 @@ class VisionBackbone(nn.Layer):
         super().__init__()
         self.body = self.build_body()
         self.stages = self.split_stages(self.body)
+        self.freeze_norm = bool(freeze_norm)
         if freeze_norm:
             self._freeze_norms()
 

@@ -28,6 +28,8 @@ def test_train_eval_export_deploy_on_ssh_mobilenet_v1(tmp_path):
     log = _run(["tools/train.py", "-c", CONFIG, "--seed", "0", "-o", *data_opts, "epoch=1", "worker_num=0",
                 "TrainReader.batch_size=2", "pretrain_weights=null", f"save_dir={tmp_path / 'out'}", "log_iter=1"])
     assert "Epoch: [0] [1/2]" in log
+    # the config freezes BatchNorm for ImageNet weights; without them, one warning says how to train from scratch
+    assert "warning: VisionMobileNetV1.freeze_norm is on but no pretrain_weights are loaded" in log
     weights = tmp_path / "out" / "ssh_mobilenet_v1_wider" / "model_final"
 
     out = _run(["tools/eval.py", "-c", CONFIG, "--no_progress", "--pred_dir", str(tmp_path / "pred"),
