@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +13,29 @@ from .fddb import FDDBResult
 from .widerface import SETTINGS, WiderEvalResult
 
 
-def pyplot_for(path):
-    """``(matplotlib.pyplot with the Agg backend, Path(path))``, the parent folders of ``path`` created."""
+@contextmanager
+def saved_figure(path, dpi=120, suptitle=None, **subplots):
+    """A matplotlib figure (Agg backend) drawn in the ``with`` block, then saved to ``path``.
+
+    Yields ``(fig, axes)`` of ``plt.subplots(**subplots)``. On leaving the block: ``suptitle`` (when given),
+    ``tight_layout`` and ``savefig(path, dpi=dpi)`` (parent folders created); the figure is closed in any case
+    (nothing is written when the block raises).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return plt, path
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(**subplots)
+    try:
+        yield fig, axes
+        if suptitle:
+            fig.suptitle(suptitle)
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
 
 
 def plot_pr_curves(result: WiderEvalResult, path: str | os.PathLike, title: str | None = None,
@@ -37,9 +51,7 @@ def plot_pr_curves(result: WiderEvalResult, path: str | os.PathLike, title: str 
     Returns:
         The written path.
     """
-    plt, path = pyplot_for(path)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    try:
+    with saved_figure(path, dpi, figsize=(6, 5)) as (_, ax):
         for setting in SETTINGS:
             prec = result.pr_curve[setting][:, 0]
             rec = result.pr_curve[setting][:, 1]
@@ -53,11 +65,7 @@ def plot_pr_curves(result: WiderEvalResult, path: str | os.PathLike, title: str 
         ax.set_title(title or "WIDER FACE val")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="lower left")
-        fig.tight_layout()
-        fig.savefig(path, dpi=dpi)
-    finally:
-        plt.close(fig)
-    return path
+    return Path(path)
 
 
 def plot_fddb_roc(results: list[FDDBResult], path: str | os.PathLike, title: str | None = None,
@@ -75,11 +83,11 @@ def plot_fddb_roc(results: list[FDDBResult], path: str | os.PathLike, title: str
     Returns:
         The written path.
     """
-    plt, path = pyplot_for(path)
     longest = max((int(r.fp.max()) for r in results if len(r.fp)), default=0)
     max_fp = max_fp or min(2000, max(100, int(np.ceil(longest * 1.05 / 100)) * 100))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
-    try:
+    clipped = "clipped to the images" if results and results[0].clipped else "not clipped to the images"
+    suptitle = title or f"FDDB ({len(results[0].folds) if results else 0} folds, regions {clipped})"
+    with saved_figure(path, dpi, suptitle, ncols=2, figsize=(11, 4.6), sharey=True) as (_, axes):
         for ax, curve, label in zip(axes, ("disc", "cont"), ("Discrete score", "Continuous score")):
             for r in results:
                 tpr = r.disc_tpr if curve == "disc" else r.cont_tpr
@@ -95,13 +103,7 @@ def plot_fddb_roc(results: list[FDDBResult], path: str | os.PathLike, title: str
             ax.grid(True, alpha=0.3)
             ax.legend(loc="lower right", fontsize=8)
         axes[0].set_ylabel("True positive rate")
-        clipped = "clipped to the images" if results and results[0].clipped else "not clipped to the images"
-        fig.suptitle(title or f"FDDB ({len(results[0].folds) if results else 0} folds, regions {clipped})")
-        fig.tight_layout()
-        fig.savefig(path, dpi=dpi)
-    finally:
-        plt.close(fig)
-    return path
+    return Path(path)
 
 
 def plot_pr_comparison(results: Mapping[str, WiderEvalResult], path: str | os.PathLike,
@@ -122,9 +124,8 @@ def plot_pr_comparison(results: Mapping[str, WiderEvalResult], path: str | os.Pa
     """
     if not results:
         raise ValueError("no results to plot")
-    plt, path = pyplot_for(path)
-    fig, axes = plt.subplots(1, len(SETTINGS), figsize=(6 * len(SETTINGS), 5.5 + 0.22 * len(results)), sharey=True)
-    try:
+    with saved_figure(path, dpi, title or "WIDER FACE val", ncols=len(SETTINGS),
+                      figsize=(6 * len(SETTINGS), 5.5 + 0.22 * len(results)), sharey=True) as (_, axes):
         for ax, setting in zip(axes, SETTINGS):
             for label, result in results.items():
                 prec, rec = result.pr_curve[setting][:, 0], result.pr_curve[setting][:, 1]
@@ -137,9 +138,4 @@ def plot_pr_comparison(results: Mapping[str, WiderEvalResult], path: str | os.Pa
             ax.grid(True, alpha=0.3)
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7, frameon=False)  # below the curves
         axes[0].set_ylabel("Precision")
-        fig.suptitle(title or "WIDER FACE val")
-        fig.tight_layout()
-        fig.savefig(path, dpi=dpi)
-    finally:
-        plt.close(fig)
-    return path
+    return Path(path)

@@ -18,10 +18,11 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from eval_tools.plotting import pyplot_for
+from eval_tools.plotting import saved_figure
 
 __all__ = ["TrainingLog", "TrainingLogError", "parse_training_log", "read_training_log", "plot_training_curves",
            "summary"]
@@ -129,9 +130,7 @@ def plot_training_curves(log, path, title=None, dpi=120):
     Returns:
         The written path.
     """
-    plt, path = pyplot_for(path)
-    fig, (ax_loss, ax_ap) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
-    try:
+    with saved_figure(path, dpi, title or "Training", nrows=2, figsize=(8, 7), sharex=True) as (_, (ax_loss, ax_ap)):
         for name, curve in log.losses.items():
             total = name == "loss"
             ax_loss.plot(log.epochs, curve, marker="o" if total else None, ms=3, lw=2 if total else 1,
@@ -149,12 +148,7 @@ def plot_training_curves(log, path, title=None, dpi=120):
         ax_ap.set_ylabel("WIDER AP")
         ax_ap.set_xlabel("epoch (as logged, 0-based)")
         ax_ap.grid(True, alpha=0.3)
-        fig.suptitle(title or "Training")
-        fig.tight_layout()
-        fig.savefig(path, dpi=dpi)
-    finally:
-        plt.close(fig)
-    return path
+    return Path(path)
 
 
 def summary(log):
