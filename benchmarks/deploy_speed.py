@@ -277,7 +277,7 @@ def main(argv=None):
     if args.model_dir:
         save_dir, random = args.model_dir, None
     else:
-        save_dir, random = export_ours(args.config, args.weights, tmp, fixed_shape=640)
+        save_dir, random = export_ours(args.config, args.weights, tmp, fixed_shape=640, random_if_missing=True)
     int8_skip = int8_ready(save_dir, args.calib_images)
     rows = [] if int8_skip is None else [{"detector": f"{OPENVINO} int8", "skipped": int8_skip}]
     ours_gflop = count_flops(os.path.join(save_dir, "model.onnx"), {"image": [1, 3, 640, 640]})["flops"] / 1e9

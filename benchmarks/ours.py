@@ -11,30 +11,42 @@ DEFAULT_WEIGHTS = REPO / "pretrained" / "blazeface_fpn_ssh_wider_real.safetensor
 __all__ = ["DEFAULT_CONFIG", "DEFAULT_WEIGHTS", "export_ours", "int8_ready"]
 
 
-def export_ours(config, weights, out_dir, fixed_shape=None):
-    """Export the config's model with ``weights`` (seeded, calibrated random weights when the file does not
-    exist) to ``out_dir``; returns ``(save_dir, random)``.
+def export_ours(config, weights, out_dir, fixed_shape=None, random_if_missing=False):
+    """Export the config's model with ``weights`` to ``out_dir``; returns ``(save_dir, random)``.
 
     Args:
         config: the config YAML.
-        weights: ``.pdparams`` / ``.safetensors`` file, or None.
+        weights: ``.pdparams`` / ``.safetensors`` file, with or without the suffix
+            (``ppdet_face.engine.weights.resolve_weights``); None: seeded, calibrated random weights.
         out_dir: parent folder of the export.
         fixed_shape (int|None): fixed input side (None: dynamic, images at their own size). Default: None.
+        random_if_missing (bool): random weights instead of an error when ``weights`` is not found (speed-only
+            benchmarks, which say so in their output). Default: False.
+
+    Raises:
+        ppdet_face.engine.weights.WeightsNotFoundError: ``weights`` not found and not ``random_if_missing``.
     """
     import paddle  # noqa: F401
     from ppdet.core.workspace import create
 
     from ppdet_face.engine import load_config
-    from ppdet_face.engine.weights import load_weights
+    from ppdet_face.engine.weights import WeightsNotFoundError, load_weights, resolve_weights
     from ppdet_face.export import export_model, init_random_weights
 
     cfg = load_config(str(config))
     model = create(cfg.architecture)
-    random = not (weights and os.path.isfile(str(weights)))
+    weights_file = None
+    if weights is not None:
+        try:
+            weights_file = resolve_weights(str(weights))
+        except WeightsNotFoundError:
+            if not random_if_missing:
+                raise
+    random = weights_file is None
     if random:
         init_random_weights(model, seed=0)
     else:
-        load_weights(model, str(weights))
+        load_weights(model, weights_file)
     save_dir = export_model(model, cfg, str(out_dir), fmt="onnx", fixed_shape=fixed_shape, random_weights=random)
     return save_dir, random
 

@@ -105,7 +105,9 @@ def main(argv=None):
     model_dir = args.model_dir
     if model_dir is None:
         tmp = tempfile.mkdtemp(prefix="profile_deploy_")
-        model_dir, _ = export_ours(DEFAULT_CONFIG, DEFAULT_WEIGHTS, tmp, fixed_shape=640)
+        model_dir, random = export_ours(DEFAULT_CONFIG, DEFAULT_WEIGHTS, tmp, fixed_shape=640, random_if_missing=True)
+        if random:
+            print(f"{DEFAULT_WEIGHTS} not found: profiling seeded random weights (the time is the same)")
     print(cpu_line(cpu_info()))
     print(f"OpenVINO per-node profile, 1x3x640x640, {args.threads} threads, mean of {args.runs} runs; {model_dir}")
     for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
