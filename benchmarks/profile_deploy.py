@@ -24,8 +24,10 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from deploy_speed import test_image  # noqa: E402
 from machine import cpu_info, cpu_line  # noqa: E402
 from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready  # noqa: E402
+from peers import shared_dir  # noqa: E402
 
 CONV_TYPES = ("Convolution", "GroupConvolution")
 
@@ -41,17 +43,16 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def profile(model_dir, precision, threads, runs):
-    """Mean per-node ``(name, type, exec_type, ms)`` in execution order for one precision, and the mean
-    wall ms of a run."""
+def profile(model_dir, precision, threads, runs, bgr):
+    """Mean per-node ``(name, type, exec_type, ms)`` in execution order for one precision on the 640x640
+    ``bgr`` image, and the median wall ms of a run."""
     import time
 
     from deploy.python.detector import Detector
 
     det = Detector(model_dir, backend="openvino", precision=precision, cpu_threads=threads)
     runner = det.runner
-    rng = np.random.RandomState(0)
-    feeds = det.preprocess([(rng.rand(640, 640, 3) * 255).astype(np.uint8)])
+    feeds = det.preprocess([bgr])
     feeds = {n: feeds[n] for n in runner.input_names}
     model = runner.model.clone()
     model.reshape({name: list(value.shape) for name, value in feeds.items()})  # static, as the runner's cache
@@ -108,15 +109,17 @@ def main(argv=None):
         model_dir, random = export_ours(DEFAULT_CONFIG, DEFAULT_WEIGHTS, tmp, fixed_shape=640, random_if_missing=True)
         if random:
             print(f"{DEFAULT_WEIGHTS} not found: profiling seeded random weights (the time is the same)")
+    bgr, image_note = test_image(shared_dir())
     print(cpu_line(cpu_info()))
-    print(f"OpenVINO per-node profile, 1x3x640x640, {args.threads} threads, mean of {args.runs} runs; {model_dir}")
+    print(f"OpenVINO per-node profile, 1x3x640x640 ({image_note}), {args.threads} threads, mean of {args.runs} "
+          f"runs; {model_dir}")
     for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
         if precision == "int8":
             reason = int8_ready(model_dir, args.calib_images)
             if reason:
                 print(f"\nint8: skipped ({reason})")
                 continue
-        nodes, wall = profile(model_dir, precision, args.threads, args.runs)
+        nodes, wall = profile(model_dir, precision, args.threads, args.runs, bgr)
         print("\n".join(summary_lines(precision, nodes, wall, args.top)))
     if tmp:
         import shutil

@@ -34,12 +34,22 @@ class _Graph:
 
 
 def _candidates(g, boxes_name, scores_name, post):
-    """Per image, the ``nms_top_k`` highest scores and their boxes: ``(scores [B, k], boxes [B, k, 4])``."""
+    """Per image, the ``nms_top_k`` highest scores and their boxes: ``(scores [B, k], boxes [B, k, 4])``.
+
+    ``k`` is also bounded by the most scores above ``score_threshold`` in one image (at least 1): the
+    boxes beyond are dropped by NonMaxSuppression's threshold anyway, and a TopK of a few hundred of the
+    anchors is several times cheaper than one of ``nms_top_k``.
+    """
     c1, c4 = g.const("one", [1], np.int64), g.const("four", [4], np.int64)
     top_k = g.const("nms_top_k", [post.nms_top_k if post.nms_top_k > 0 else 2 ** 31 - 1], np.int64)
     s2 = g.node("Squeeze", [scores_name], axes=[1])                                       # [B, A]
     n_anchor = g.node("Gather", [g.node("Shape", [s2]), c1], axis=0)                       # [1]
-    k = g.node("ReduceMin", [g.node("Concat", [n_anchor, top_k], axis=0)], axes=[0], keepdims=1)
+    above = g.node("Cast", [g.node("Greater", [s2, g.const("thr_k", [post.score_threshold], np.float32)])],
+                   to=g.TensorProto.FLOAT)  # counted in float: opset 11's Max takes no integers
+    most = g.node("ReduceMax", [g.node("ReduceSum", [above], axes=[1], keepdims=0)], axes=[0], keepdims=1)
+    n_above = g.node("Cast", [g.node("Max", [most, g.const("fone", [1.0], np.float32)])],
+                     to=g.TensorProto.INT64)                                               # [1], >= 1
+    k = g.node("ReduceMin", [g.node("Concat", [n_anchor, top_k, n_above], axis=0)], axes=[0], keepdims=1)
     top_v, top_i = g.node("TopK", [s2, k], ["nms.top_v", "nms.top_i"], axis=1, largest=1, sorted=1)
     idx4 = g.node("Expand", [g.node("Unsqueeze", [top_i], axes=[2]),
                              g.node("Concat", [g.node("Shape", [top_i]), c4], axis=0)])   # [B, k, 4]

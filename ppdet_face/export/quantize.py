@@ -16,7 +16,8 @@ import time
 
 import numpy as np
 
-__all__ = ["INT8_FILE", "QUANT_METHOD", "calibration_files", "float_tail", "quantize_export", "record_quantized"]
+__all__ = ["INT8_FILE", "QUANT_METHOD", "calibration_files", "float_tail", "fold_constants", "quantize_export",
+           "record_quantized"]
 
 #: File name of the int8 model in the export folder (OpenVINO IR; ``.bin`` beside it).
 INT8_FILE = "model_int8.xml"
@@ -48,6 +49,22 @@ def calibration_files(calib_dir, num_images, seed=0):
         return files
     pick = np.random.RandomState(seed).choice(len(files), int(num_images), replace=False)
     return [files[i] for i in sorted(pick)]
+
+
+def fold_constants(model):
+    """``model`` with its constant subgraphs folded (in place; returned for chaining).
+
+    The ONNX reader builds each depthwise convolution's weights as ``Reshape(weights, Concat(...))``: NNCF
+    then quantizes the reshaped tensor along the wrong axes (ranges ``[C, 1, 1, 1, k]``, not one per
+    channel), the CPU plugin cannot run such a convolution in int8 and falls back to float with
+    conversions around it. Folded, the weights are one ``[C, 1, 1, k, k]`` constant with per-channel ranges.
+    """
+    from openvino import passes
+
+    manager = passes.Manager()
+    manager.register_pass(passes.ConstantFolding())
+    manager.run_passes(model)
+    return model
 
 
 def float_tail(model):
@@ -112,7 +129,7 @@ def quantize_export(model_dir, files, preprocess, calibration=None):
     if not files:
         raise ValueError("no calibration images")
     nncf.set_log_level(logging.WARNING)
-    model = ov.Core().read_model(onnx_path)
+    model = fold_constants(ov.Core().read_model(onnx_path))
     tail = float_tail(model)
     t0 = time.perf_counter()
     data = list(_calibration_inputs(files, preprocess))

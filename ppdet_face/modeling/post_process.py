@@ -9,7 +9,7 @@ import paddle
 import paddle.nn.functional as F
 from ppdet.core.workspace import register, serializable
 
-__all__ = ["BlazeFacePostProcess", "CLIP_MODES", "decode_boxes"]
+__all__ = ["BlazeFacePostProcess", "CLIP_MODES", "decode_boxes", "foreground_scores"]
 
 #: Where boxes are clipped to the original image: ``after_nms`` (PaddleDetection's order),
 #: ``before_nms`` (clip, give zero-area boxes score 0, then NMS), ``none``.
@@ -29,6 +29,20 @@ def decode_boxes(deltas, anchors, variances):
     ctr = a_ctr + deltas[..., 0:2] * a_wh * var_xy
     wh = paddle.exp(deltas[..., 2:4] * var_wh) * a_wh
     return paddle.concat([ctr - wh / 2.0, ctr + wh / 2.0], axis=-1)
+
+
+def foreground_scores(logits):
+    """``softmax(logits)`` without the background (last) column, as ``[B, C, A]``.
+
+    With one foreground class this is ``1 / (1 + exp(background - face))``: the same probability,
+    computed elementwise (runtimes run a softmax over a last axis of 2 as a slow strided reduction;
+    deploy/README.md has its cost). Not ``sigmoid``: runtimes approximate it
+    (ONNX Runtime, oneDNN), and near 1.0 their last bits decide which of two saturated scores tie,
+    where ``exp`` and a reciprocal round as the softmax does (the export tests compare runtimes).
+    """
+    if logits.shape[-1] == 2:
+        return paddle.reciprocal(paddle.exp(logits[:, :, 1:2] - logits[:, :, 0:1]) + 1.0).transpose([0, 2, 1])
+    return F.softmax(logits, axis=-1)[:, :, :-1].transpose([0, 2, 1])
 
 
 def original_size(im_shape, scale_factor):
@@ -103,7 +117,7 @@ class BlazeFacePostProcess:
         in_hw = paddle.cast(paddle.shape(image)[2:4], "float32")
         size = in_hw.unsqueeze(0) / scale_factor  # H, W of the (padded) input in original pixels
         boxes = boxes * paddle.concat([size[:, 1:2], size[:, 0:1]], axis=1).tile([1, 2]).unsqueeze(1)
-        scores = F.softmax(logits, axis=-1)[:, :, :-1].transpose([0, 2, 1])
+        scores = foreground_scores(logits)
         if self.clip != "before_nms":
             return boxes, scores
         if im_shape is None:

@@ -133,6 +133,35 @@ def test_int8_runs_with_a_float_tail(quantized_export):
         assert (g[:, [3, 5]] <= h + 1e-3).all() and (g[:, 2:] >= 0).all()
 
 
+def test_int8_runs_every_convolution_depthwise_included_in_int8(quantized_export):
+    """The depthwise weights are quantized per output channel (ranges [C, 1, 1, 1, 1]) and the CPU plugin
+    compiles every convolution to an int8 kernel. Without constant folding before NNCF the depthwise ranges
+    were [C, 1, 1, 1, k] and those convolutions ran in float between conversions (slower than f32)."""
+    import openvino as ov
+
+    _, save_dir, _ = quantized_export
+    core = ov.Core()
+    model = core.read_model(os.path.join(save_dir, "model_int8.xml"))
+    depthwise = [op for op in model.get_ordered_ops() if op.get_type_name() == "GroupConvolution"]
+    assert depthwise
+    for op in depthwise:
+        fq = op.input_value(1).get_node()
+        channels = op.get_input_shape(1)[0]
+        if fq.get_type_name() == "FakeQuantize":
+            ranges = [list(fq.get_input_shape(i)) for i in range(1, 5)]
+            assert all(r == [channels, 1, 1, 1, 1] for r in ranges), (op.get_friendly_name(), ranges)
+        else:  # NNCF's compressed weights: int8 constant -> Convert -> Multiply by a per-channel scale
+            assert fq.get_type_name() in ("Multiply", "Subtract"), fq.get_type_name()
+    model.reshape({"image": [1, 3, 96, 96], "im_shape": [1, 2], "scale_factor": [1, 2]})
+    runtime = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": 2}).get_runtime_model()
+    convs = [op.get_rt_info() for op in runtime.get_ordered_ops()
+             if str(op.get_rt_info()["layerType"].value) == "Convolution"]
+    assert len(convs) >= len(depthwise)
+    precisions = {str(info["originalLayersNames"].value).split(",")[0]: str(info["runtimePrecision"].value)
+                  for info in convs}
+    assert all(p in ("u8", "i8") for p in precisions.values()), precisions
+
+
 @pytest.mark.parametrize("args,message", [
     (["--backend", "openvino", "--precision", "fp16"], "--precision 'fp16' is not supported; allowed values: f32, "
                                                        "bf16, int8"),
