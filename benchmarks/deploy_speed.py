@@ -161,7 +161,8 @@ def parse_args(argv=None):
     if args.runs < MIN_RUNS:
         parser.error(f"--runs must be >= {MIN_RUNS} (medians of at least {MIN_RUNS} timed runs), got {args.runs}")
     if args.warmup < 3:
-        parser.error(f"--warmup must be >= 3 (OpenVINO compiles a static shape on its second call), got {args.warmup}")
+        parser.error(f"--warmup must be >= 3 (OpenVINO compiles a static shape on the third call in a row), "
+                     f"got {args.warmup}")
     return args
 
 

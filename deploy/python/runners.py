@@ -220,14 +220,16 @@ class OrtRunner(Runner):
 class OpenVinoRunner(Runner):
     """OpenVINO (CPU) on ``model.onnx`` (f32, bf16) or on the int8 model recorded in ``infer_cfg.yml``.
 
-    The model is compiled once with dynamic shapes (any batch and H x W). An input shape seen
-    :attr:`STATIC_AFTER` times also gets its own static-shape compilation, which ran 640x640 1.5-1.7x
-    faster than the dynamic one here but takes ~1 s to compile; the last :attr:`STATIC_CACHE` such
-    shapes are kept. A video or a fixed-size export thus runs static from its second frame (which pays
-    the compilation), and a folder of varied sizes never compiles per image.
+    The model is compiled once with dynamic shapes (any batch and H x W). An input shape that comes
+    :attr:`STATIC_AFTER` calls in a row also gets its own static-shape compilation, which runs faster
+    than the dynamic one but takes ~1 s to compile; the last :attr:`STATIC_CACHE` such shapes are kept
+    and used whenever they come again. A video, a camera or a fixed-size export thus runs static from
+    its third frame (which pays the compilation), while a folder of varied sizes, where a size seldom
+    repeats in a row, stays on the dynamic model (counting repeats anywhere compiled for sizes that
+    came back too seldom to repay it: deploy/README.md).
     """
 
-    STATIC_AFTER = 2
+    STATIC_AFTER = 3
     STATIC_CACHE = 2
 
     def __init__(self, model_dir, cfg, options):
@@ -248,7 +250,7 @@ class OpenVinoRunner(Runner):
         self.input_names = [i.get_any_name() for i in self.model.inputs]
         self._dynamic = self._compile(self.model)
         self._static = OrderedDict()  # shape key -> (compiled model, infer request)
-        self._seen = {}  # shape key -> number of calls
+        self._last_key, self._streak = None, 0  # the previous call's shapes, and how many calls in a row had them
 
     def _compile_config(self, options):
         """OpenVINO CPU properties of ``options``: threads, latency, precision."""
@@ -270,13 +272,12 @@ class OpenVinoRunner(Runner):
     def _compiled_for(self, shapes):
         """The (compiled model, request) for these input shapes: a static one when cached or due, else dynamic."""
         key = tuple(shapes.items())
+        self._streak = self._streak + 1 if key == self._last_key else 1
+        self._last_key = key
         if key in self._static:
             self._static.move_to_end(key)
             return self._static[key]
-        if len(self._seen) > 256:  # varied sizes: forget old counts
-            self._seen.clear()
-        self._seen[key] = self._seen.get(key, 0) + 1
-        if self._seen[key] < self.STATIC_AFTER:
+        if self._streak < self.STATIC_AFTER:
             return self._dynamic
         model = self.model.clone()
         model.reshape({name: list(shape) for name, shape in shapes.items()})

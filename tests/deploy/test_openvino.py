@@ -51,6 +51,25 @@ def test_f32_equals_dygraph_in_padded_batches_and_after_static_recompilation(dyn
     same(reference(model, [batch[1]])[0], single, batch[1].shape[:2], "openvino f32 single image")
 
 
+def test_static_compilation_only_for_a_shape_that_comes_three_times_in_a_row(dynamic_export):
+    """Varied sizes (a folder) stay on the dynamic model however often a size comes back between others;
+    a run of the same shape (video, camera) gets its static compilation on the third call, used from then on."""
+    from deploy.python.detector import Detector
+
+    _, save_dir = dynamic_export
+    det = Detector(save_dir, backend="openvino", precision="f32", cpu_threads=2)
+    a, b = blob_images(seed=4, sizes=[(96, 128), (128, 96)])
+    for bgr in [a, b, a, a, b, a, b, b]:
+        det.predict([bgr])
+    assert len(det.runner._static) == 0
+    det.predict([b])  # third b in a row
+    assert len(det.runner._static) == 1
+    static = next(iter(det.runner._static.values()))
+    det.predict([a])
+    feeds = det.preprocess([b])
+    assert det.runner._compiled_for({n: tuple(feeds[n].shape) for n in det.runner.input_names}) is static
+
+
 def test_fixed_shape_export_runs_on_openvino(fixed_export):
     from deploy.python.detector import Detector
 
