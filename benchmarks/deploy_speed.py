@@ -34,7 +34,9 @@ peer, our fastest bf16 / int8 path <= 1.0x (end-to-end medians of the same run).
 is exported with seeded random (calibrated) weights: speed is the same, detections are
 meaningless; the table says which. The peers are those of benchmarks/peers.py (one implementation
 each, with its own input protocol applied to the 640x640 image, and its deployment score threshold);
-they are skipped (with the reason) when <shared>/peers is absent.
+they are skipped (with the reason) when <shared>/peers is absent. Ours is exported with its deployment
+threshold too (--score_threshold, default infer_cfg.yml's draw_threshold 0.5, in the graph's NMS): exactly
+the boxes above 0.5 of the WIDER-protocol export (0.01), with a deployment-sized candidate set.
 """
 import argparse
 import gc
@@ -153,6 +155,9 @@ def parse_args(argv=None):
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--score_threshold", type=float, default=None,
+                        help="our export's in-graph NMS score threshold (default: infer_cfg.yml's draw_threshold, "
+                             "0.5, as the peers' deployment thresholds; ignored with --model_dir)")
     parser.add_argument("--calib_images", type=int, default=100,
                         help="OpenVINO int8 row: quantize the export (tools/quantize.py) on this many shared "
                              "WIDER_train images unless it already holds an int8 model; 0: no int8 row")
@@ -164,6 +169,14 @@ def parse_args(argv=None):
         parser.error(f"--warmup must be >= 3 (OpenVINO compiles a static shape on the third call in a row), "
                      f"got {args.warmup}")
     return args
+
+
+def nms_score_threshold(save_dir):
+    """The in-graph NMS score threshold recorded in ``<save_dir>/infer_cfg.yml``."""
+    import yaml
+
+    with open(os.path.join(save_dir, "infer_cfg.yml"), encoding="utf-8") as f:
+        return (yaml.safe_load(f) or {}).get("NMS", {}).get("score_threshold")
 
 
 def test_image(shared):
@@ -278,7 +291,11 @@ def main(argv=None):
     if args.model_dir:
         save_dir, random = args.model_dir, None
     else:
-        save_dir, random = export_ours(args.config, args.weights, tmp, fixed_shape=640, random_if_missing=True)
+        from ppdet_face.export.infer_cfg import DRAW_THRESHOLD
+
+        threshold = DRAW_THRESHOLD if args.score_threshold is None else args.score_threshold
+        save_dir, random = export_ours(args.config, args.weights, tmp, fixed_shape=640, random_if_missing=True,
+                                       score_threshold=threshold)
     int8_skip = int8_ready(save_dir, args.calib_images)
     rows = [] if int8_skip is None else [{"detector": f"{OPENVINO} int8", "skipped": int8_skip}]
     ours_gflop = count_flops(os.path.join(save_dir, "model.onnx"), {"image": [1, 3, 640, 640]})["flops"] / 1e9
@@ -295,6 +312,7 @@ def main(argv=None):
     load_end = os.getloadavg()[0]
     weights_note = ("seeded RANDOM weights (no trained weights found: speed only)" if random else
                     "trained weights" if random is False else f"exported folder {save_dir}")
+    weights_note += f", NMS score threshold {nms_score_threshold(save_dir)}"
     print(f"\nDeploy speed, batch 1, {args.threads} threads, median of {args.runs} runs after {args.warmup} warm-up; "
           f"input {image_note}; ours: {weights_note}")
     print(cpu_line(cpu_info()))

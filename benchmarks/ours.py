@@ -11,7 +11,7 @@ DEFAULT_WEIGHTS = REPO / "pretrained" / "blazeface_fpn_ssh_wider_real.safetensor
 __all__ = ["DEFAULT_CONFIG", "DEFAULT_WEIGHTS", "export_ours", "int8_ready"]
 
 
-def export_ours(config, weights, out_dir, fixed_shape=None, random_if_missing=False):
+def export_ours(config, weights, out_dir, fixed_shape=None, random_if_missing=False, score_threshold=None):
     """Export the config's model with ``weights`` to ``out_dir``; returns ``(save_dir, random)``.
 
     Args:
@@ -22,6 +22,9 @@ def export_ours(config, weights, out_dir, fixed_shape=None, random_if_missing=Fa
         fixed_shape (int|None): fixed input side (None: dynamic, images at their own size). Default: None.
         random_if_missing (bool): random weights instead of an error when ``weights`` is not found (speed-only
             benchmarks, which say so in their output). Default: False.
+        score_threshold (float|None): the in-graph NMS score threshold; None: the config's (0.01, the
+            WIDER protocol's). A deployment threshold gives exactly the boxes of the config's export that
+            score above it, with far fewer NMS candidates. Default: None.
 
     Raises:
         ppdet_face.engine.weights.WeightsNotFoundError: ``weights`` not found and not ``random_if_missing``.
@@ -47,6 +50,8 @@ def export_ours(config, weights, out_dir, fixed_shape=None, random_if_missing=Fa
         init_random_weights(model, seed=0)
     else:
         load_weights(model, weights_file)
+    if score_threshold is not None:
+        model.post_process.score_threshold = float(score_threshold)
     save_dir = export_model(model, cfg, str(out_dir), fmt="onnx", fixed_shape=fixed_shape, random_weights=random)
     return save_dir, random
 

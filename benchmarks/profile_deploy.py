@@ -3,12 +3,13 @@
     python benchmarks/profile_deploy.py [--model_dir <fixed-640 export with model.onnx>] [--precisions f32,bf16,int8]
         [--runs 30] [--threads 2] [--calib_images 100] [--top 12]
 
-Without --model_dir the bundled real-face model is exported at 640x640 (benchmarks/ours.py) and, for int8,
+Without --model_dir the bundled real-face model is exported at 640x640 (benchmarks/ours.py) with its deployment
+NMS score threshold (draw_threshold, 0.5, as benchmarks/deploy_speed.py) and, for int8,
 quantized on real WIDER_train images (tools/quantize.py). Each precision is compiled as deploy's
 OpenVinoRunner compiles it (same properties, static 1x3x640x640 shape) plus ``PERF_COUNT``; after 5 warm-up
 runs, the per-node times of --runs runs are summed per node and divided by the runs. Printed per precision:
 total ms, the share of the network trunk (up to the last convolution) and of the tail after it (box decode,
-score sigmoid / softmax, NMS, output packing), layout reorders, and the node types taking the most time with
+scores, NMS, output packing), layout reorders, and the node types taking the most time with
 the kernels OpenVINO chose for them (``exec_type``: e.g. ``brgconv_avx512_amx`` means AMX tiles). The CPU
 line is printed first: kernels and shares differ between CPUs.
 """
@@ -24,7 +25,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from deploy_speed import test_image  # noqa: E402
+from deploy_speed import nms_score_threshold, test_image  # noqa: E402
 from machine import cpu_info, cpu_line  # noqa: E402
 from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready  # noqa: E402
 from peers import shared_dir  # noqa: E402
@@ -106,13 +107,16 @@ def main(argv=None):
     model_dir = args.model_dir
     if model_dir is None:
         tmp = tempfile.mkdtemp(prefix="profile_deploy_")
-        model_dir, random = export_ours(DEFAULT_CONFIG, DEFAULT_WEIGHTS, tmp, fixed_shape=640, random_if_missing=True)
+        from ppdet_face.export.infer_cfg import DRAW_THRESHOLD
+
+        model_dir, random = export_ours(DEFAULT_CONFIG, DEFAULT_WEIGHTS, tmp, fixed_shape=640, random_if_missing=True,
+                                        score_threshold=DRAW_THRESHOLD)
         if random:
             print(f"{DEFAULT_WEIGHTS} not found: profiling seeded random weights (the time is the same)")
     bgr, image_note = test_image(shared_dir())
     print(cpu_line(cpu_info()))
     print(f"OpenVINO per-node profile, 1x3x640x640 ({image_note}), {args.threads} threads, mean of {args.runs} "
-          f"runs; {model_dir}")
+          f"runs; {model_dir} (NMS score threshold {nms_score_threshold(model_dir)})")
     for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
         if precision == "int8":
             reason = int8_ready(model_dir, args.calib_images)

@@ -3,7 +3,7 @@ from ppdet_face.data.preprocess import reader_preprocess
 
 from .program import _hw
 
-__all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "build_infer_cfg", "write_infer_cfg"]
+__all__ = ["DRAW_THRESHOLD", "INPUT_NAMES", "OUTPUT_NAMES", "build_infer_cfg", "write_infer_cfg"]
 
 INPUT_NAMES = ("image", "im_shape", "scale_factor")
 OUTPUT_NAMES = ("bbox", "bbox_num")
@@ -11,6 +11,8 @@ OUTPUT_NAMES = ("bbox", "bbox_num")
 # PaddleDetection deploy's name for this family (its TRT_MIN_SUBGRAPH / SUPPORT_MODELS key).
 _DEPLOY_ARCH = "Face"
 _MIN_SUBGRAPH_SIZE = 3
+#: ``draw_threshold`` of infer_cfg.yml: the score from which deploy draws and saves a box.
+DRAW_THRESHOLD = 0.5
 
 
 def build_infer_cfg(cfg, model, fixed_shape=None, random_weights=False, files=()):
@@ -24,7 +26,7 @@ def build_infer_cfg(cfg, model, fixed_shape=None, random_weights=False, files=()
         "architecture": cfg.get("architecture", "BlazeFaceDetector"),
         "config_name": cfg.get("filename", ""),
         "min_subgraph_size": _MIN_SUBGRAPH_SIZE,
-        "draw_threshold": 0.5,
+        "draw_threshold": DRAW_THRESHOLD,
         "metric": cfg.get("metric", "WiderFace"),
         "use_dynamic_shape": not fixed_shape,
         "input_shape": [-1, 3, int(h), int(w)],

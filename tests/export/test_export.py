@@ -205,6 +205,29 @@ def test_runtimes_match_dygraph_on_real_images(exported, shared):
     assert total > 1000, f"only {total} boxes compared: the random-weight score distribution is too low"
 
 
+def test_a_deployment_score_threshold_exports_exactly_the_boxes_above_it(shared, tmp_path):
+    """NMS visits boxes by score, so one below a threshold never suppresses one above it: the export with
+    ``score_threshold: 0.5`` returns exactly the rows of the 0.01 export that score above 0.5, on every runtime
+    (benchmarks/deploy_speed.py exports ours so, as the peers run at their deployment thresholds)."""
+    cfg, model = build_model()
+    low = Runtimes(export_model(model, cfg, str(tmp_path / "low"), fmt="onnx"))
+    model.post_process.score_threshold = 0.5
+    high = Runtimes(export_model(model, cfg, str(tmp_path / "high"), fmt="onnx"))
+    compared = 0
+    for path in real_images(shared)[:3]:
+        chw = normalize(cv2.imread(path))
+        feed = {"image": chw[None], "im_shape": np.array([chw.shape[1:]], np.float32),
+                "scale_factor": np.ones((1, 2), np.float32)}
+        high_out = high.run_all(feed)
+        for runtime, (bbox, num) in low.run_all(feed).items():
+            ref = bbox[:int(num[0])]
+            ref = ref[ref[:, 1] > 0.5]
+            got, got_num = high_out[runtime]
+            np.testing.assert_array_equal(got[:int(got_num[0])], ref, err_msg=f"{runtime} on {path}")
+            compared += len(ref)
+    assert compared > 100
+
+
 def test_inference_detector_equals_model_and_clips_padded_images_to_their_size():
     _, model = build_model()
     a, b = (normalize(im) for im in synthetic_images(sizes=((200, 150), (256, 320))))
