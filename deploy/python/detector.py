@@ -8,12 +8,12 @@ import yaml
 
 if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
     from memory import HeapGuard, keep_freed_memory_in_heap  # noqa: E402
-    from preprocess import DeployError, Pipeline, decode_image, pad_batch  # noqa: E402
+    from preprocess import DeployError, Pipeline, decode_image, pad_batch, pad_pixels  # noqa: E402
     from runners import RunnerOptions, check_options, create_runner  # noqa: E402
     from timing import StageTimer  # noqa: E402
 else:
     from .memory import HeapGuard, keep_freed_memory_in_heap
-    from .preprocess import DeployError, Pipeline, decode_image, pad_batch
+    from .preprocess import DeployError, Pipeline, decode_image, pad_batch, pad_pixels
     from .runners import RunnerOptions, check_options, create_runner
     from .timing import StageTimer
 
@@ -104,19 +104,24 @@ class Detector:
         self.output_dir = output_dir
         self.backend = backend
         self.runner = create_runner(backend, model_dir, self.cfg, options)
+        norm = self.pipeline.pixel_normalization
+        #: True when the runner normalises the uint8 image inside its model (OpenVINO).
+        self.raw_pixels = norm is not None and self.runner.take_pixels(*norm)
         self.timer = StageTimer()
 
     def preprocess(self, images):
         """Decode (paths, bytes or BGR arrays), preprocess and pad a batch -> model inputs dict."""
-        chws, shapes, scales = [], [], []
+        ims, shapes, scales = [], [], []
+        prepare = self.pipeline.pixels if self.raw_pixels else self.pipeline
         for image in images:
             bgr = image if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 \
                 and image.dtype == np.uint8 else decode_image(image)
-            chw, info = self.pipeline(bgr)
-            chws.append(chw)
+            im, info = prepare(bgr)
+            ims.append(im)
             shapes.append(info["im_shape"])
             scales.append(info["scale_factor"])
-        return {"image": pad_batch(chws), "im_shape": np.stack(shapes).astype(np.float32),
+        batch = pad_pixels(ims, self.pipeline.pixel_normalization[0]) if self.raw_pixels else pad_batch(ims)
+        return {"image": batch, "im_shape": np.stack(shapes).astype(np.float32),
                 "scale_factor": np.stack(scales).astype(np.float32)}
 
     @staticmethod

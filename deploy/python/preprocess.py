@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 __all__ = ["DeployError", "decode_image", "Resize", "NormalizeImage", "Permute", "PadStride", "Pipeline",
-           "pad_batch"]
+           "pad_batch", "pad_pixels"]
 
 _INTERP = {0: cv2.INTER_NEAREST, 1: cv2.INTER_LINEAR, 2: cv2.INTER_CUBIC, 3: cv2.INTER_AREA, 4: cv2.INTER_LANCZOS4}
 
@@ -160,6 +160,9 @@ class Pipeline:
             original pixels). Memory grows ~110 bytes per input pixel (8000x8000: 7.3 GB);
             the cap keeps it near 0.5 GB. 0 disables it. Default: 2048 (the eval tool's cap).
             ``downscaled`` counts the images it changed.
+
+    ``pixel_normalization`` is ``(mean RGB, std)`` in pixel units when a runner may take the uint8
+    image of :meth:`pixels` and normalise it inside its model (exactly this pipeline), else None.
     """
 
     def __init__(self, ops_cfg, max_side=2048):
@@ -180,14 +183,28 @@ class Pipeline:
             raise DeployError("Preprocess must put the image in CHW order (a Permute op)")
         # Fast path: Resize*, NormalizeImage (mean_std, one std for all channels), Permute, PadStride*.
         self._fused = None
+        self.pixel_normalization = None
         n_resize = next(i for i, k in enumerate(kinds + ["end"]) if k != "Resize")
         rest = kinds[n_resize:]
         if rest[:2] == ["NormalizeImage", "Permute"] and all(k == "PadStride" for k in rest[2:]):
             norm = self.ops[n_resize]
             if norm.norm_type == "mean_std" and np.allclose(norm.std, norm.std.flat[0]):
                 self._fused = n_resize
+                self.pixel_normalization = self._pixel_normalization(norm, len(rest) == 2)
 
-    def __call__(self, bgr):
+    @staticmethod
+    def _pixel_normalization(norm, last):
+        """``(mean RGB, std)`` in pixel units when a runner may normalise the uint8 image itself: the
+        NormalizeImage + Permute are the last ops and the mean is a whole colour (padding a batch with it
+        is exactly the 0.0 padding after normalisation). Else None."""
+        unit = 255.0 if norm.is_scale else 1.0
+        mean = norm.mean.reshape(-1) * unit
+        if not last or not np.allclose(mean, np.round(mean)) or mean.min() < 0 or mean.max() > 255:
+            return None
+        return tuple(float(v) for v in np.round(mean)), float(norm.std.flat[0]) * unit
+
+    def _capped(self, bgr):
+        """``bgr`` scaled down to ``max_side`` when needed, and its ``im_info``."""
         im_info = {"im_shape": np.array(bgr.shape[:2], np.float32), "scale_factor": np.ones(2, np.float32)}
         h, w = bgr.shape[:2]
         if self.max_side and max(h, w) > self.max_side:
@@ -197,14 +214,31 @@ class Pipeline:
             im_info["im_shape"] = np.array([out_h, out_w], np.float32)
             im_info["scale_factor"] = np.array([out_h / h, out_w / w], np.float32)
             self.downscaled += 1
+        return bgr, im_info
+
+    def _resized(self, bgr):
+        """The fast path's BGR image after ``max_side`` and the Resize ops, and its ``im_info``."""
+        im, im_info = self._capped(bgr)
+        for op in self.ops[:self._fused or 0]:  # resizing is channel-order agnostic
+            im, im_info = op(im, im_info)
+        return im, im_info
+
+    def pixels(self, bgr):
+        """The image before normalisation, for a runner that normalises inside its model
+        (:attr:`pixel_normalization`): HWC uint8 RGB after ``max_side`` and the Resize ops, and ``im_info``.
+        (RGB here, not in the model: OpenVINO 2026.4's channel reversal gives wrong results with dynamic
+        shapes, tests/deploy/test_openvino.py.)"""
+        im, im_info = self._resized(bgr)
+        return cv2.cvtColor(im, cv2.COLOR_BGR2RGB), im_info
+
+    def __call__(self, bgr):
         if self._fused is None:
-            im = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            im, im_info = self._capped(bgr)
+            im = cv2.cvtColor(im, cv2.COLOR_BGR2RGB)
             for op in self.ops:
                 im, im_info = op(im, im_info)
             return im, im_info
-        im = bgr
-        for op in self.ops[:self._fused]:  # resizing is channel-order agnostic
-            im, im_info = op(im, im_info)
+        im, im_info = self._resized(bgr)
         norm = self.ops[self._fused]
         scale = (1.0 / 255.0 if norm.is_scale else 1.0) / float(norm.std.flat[0])
         mean = norm.mean.reshape(-1) * (255.0 if norm.is_scale else 1.0)
@@ -214,6 +248,20 @@ class Pipeline:
         for op in self.ops[self._fused + 2:]:
             chw, im_info = op(chw, im_info)
         return chw, im_info
+
+
+def pad_pixels(hwc_images, mean_rgb):
+    """Stack HWC uint8 RGB images into [B, Hmax, Wmax, 3], padded bottom/right with the mean colour (which
+    the model's normalisation turns into the 0.0 of :func:`pad_batch`)."""
+    if len(hwc_images) == 1:
+        return np.ascontiguousarray(hwc_images[0][None])
+    h = max(im.shape[0] for im in hwc_images)
+    w = max(im.shape[1] for im in hwc_images)
+    out = np.empty((len(hwc_images), h, w, 3), np.uint8)
+    out[:] = np.array(mean_rgb, np.float64).round().astype(np.uint8)
+    for i, im in enumerate(hwc_images):
+        out[i, :im.shape[0], :im.shape[1]] = im
+    return out
 
 
 def pad_batch(chw_images):

@@ -83,12 +83,25 @@ class Runner(abc.ABC):
         """Run one batch.
 
         Args:
-            inputs (dict[str, np.ndarray]): ``image`` [B, 3, H, W] float32, ``im_shape`` and
-                ``scale_factor`` [B, 2] float32.
+            inputs (dict[str, np.ndarray]): ``image`` [B, 3, H, W] float32 (normalised; [B, H, W, 3] uint8
+                RGB after :meth:`take_pixels`), ``im_shape`` and ``scale_factor`` [B, 2] float32.
 
         Returns:
             tuple: (bbox [N, 6] rows ``class, score, x1, y1, x2, y2``, bbox_num [B]).
         """
+
+    def take_pixels(self, mean_rgb, std):
+        """Normalise inside the model from now on, if this backend can: ``image`` then comes as
+        [B, H, W, 3] uint8 RGB, and the model computes ``(image - mean_rgb) / std`` itself.
+
+        Args:
+            mean_rgb (tuple[float]): the per-channel mean in pixel units, RGB order.
+            std (float): the std in pixel units.
+
+        Returns:
+            bool: whether it does (the base class: no).
+        """
+        return False
 
 
 class PaddleRunner(Runner):
@@ -242,6 +255,7 @@ class OpenVinoRunner(Runner):
                               "for GPU)")
         if options.run_mode != "paddle":
             raise DeployError(f"--run_mode {options.run_mode} is for --backend paddle (Paddle-TensorRT)")
+        self._ov = ov
         self.core = ov.Core()
         self.precision = options.precision
         self.model_file = openvino_model_file(model_dir, cfg, options.precision)
@@ -251,6 +265,22 @@ class OpenVinoRunner(Runner):
         self._dynamic = self._compile(self.model)
         self._static = OrderedDict()  # shape key -> (compiled model, infer request)
         self._last_key, self._streak = None, 0  # the previous call's shapes, and how many calls in a row had them
+
+    def take_pixels(self, mean_rgb, std):
+        """OpenVINO's preprocessing steps (uint8 NHWC -> f32, mean, scale, NCHW) become the model's first
+        ops, fused with its input layout change; a cv2 normalisation and the f32 input reorder are gone
+        (deploy/README.md)."""
+        from openvino.preprocess import PrePostProcessor
+
+        ppp = PrePostProcessor(self.model)
+        image = ppp.input("image")
+        image.tensor().set_element_type(self._ov.Type.u8).set_layout(self._ov.Layout("NHWC"))
+        image.model().set_layout(self._ov.Layout("NCHW"))
+        image.preprocess().convert_element_type(self._ov.Type.f32).mean(list(mean_rgb)).scale(float(std))
+        self.model = ppp.build()
+        self._dynamic = self._compile(self.model)
+        self._static.clear()
+        return True
 
     def _compile_config(self, options):
         """OpenVINO CPU properties of ``options``: threads, latency, precision."""

@@ -39,6 +39,7 @@ def test_f32_equals_dygraph_in_padded_batches_and_after_static_recompilation(dyn
 
     model, save_dir = dynamic_export
     det = Detector(save_dir, backend="openvino", precision="f32", cpu_threads=2, batch_size=4)
+    assert det.raw_pixels  # uint8 RGB in, normalised inside the model (mean-colour padding)
     batch = blob_images()
     expected = reference(model, batch)
     runs = [det.predict(batch) for _ in range(3)]  # dynamic, dynamic, then the static-shape compilation
