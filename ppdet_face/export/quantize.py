@@ -1,10 +1,11 @@
 """Post-training int8 quantization of an exported folder (``tools/quantize.py``), with OpenVINO NNCF.
 
-The exported ``model.onnx`` is read by OpenVINO, calibrated on real images with ``nncf.quantize``
+The exported ``model.onnx`` is read by OpenVINO, its constant subgraphs folded (:func:`fold_constants`),
+calibrated on real images with ``nncf.quantize``
 (min-max ranges per tensor / weight channel, fast bias correction) and saved as OpenVINO IR
 (``model_int8.xml`` + ``.bin``) next to it; ``infer_cfg.yml`` gets a ``quantized`` entry that
 ``deploy/python`` reads for ``--backend openvino --precision int8``. Only the network is quantized:
-the ops after the last convolutions (box decode, score softmax, NMS, clipping) stay float.
+the ops after the last convolutions (box decode, scores, NMS, clipping) stay float.
 
 Why this route (measured on this machine, see ``deploy/README.md``): ONNX Runtime's ``quantize_static``
 (QDQ, Conv only) runs 2.2-2.5x *slower* than ONNX Runtime f32 here, and NNCF on the ONNX model gives
