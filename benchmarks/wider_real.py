@@ -171,6 +171,7 @@ def _predict_images(detect, images, pred_dir):
     written as WIDER prediction files; returns the seconds per image (read + detect + write)."""
     import cv2
 
+    from eval_tools.boxes import corners_to_wider
     from eval_tools.wider_format import pred_file_path, write_pred_file
 
     detect(cv2.imread(images[0][1]))  # warm-up, not counted
@@ -181,8 +182,7 @@ def _predict_images(detect, images, pred_dir):
         if bgr is None:
             raise BenchmarkError(f"cannot read image {path}")
         det = detect(bgr)
-        wider = np.column_stack([det[:, :2], det[:, 2:4] - det[:, :2], det[:, 4]])
-        write_pred_file(pred_file_path(pred_dir, image_key), Path(path).name, wider)
+        write_pred_file(pred_file_path(pred_dir, image_key), Path(path).name, corners_to_wider(det))
         seconds.append(time.perf_counter() - t0)
     return seconds
 

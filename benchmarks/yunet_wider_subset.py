@@ -29,13 +29,8 @@ import numpy as np  # noqa: E402
 from peers import PeerError, YuNet, shared_dir  # noqa: E402
 
 from eval_tools import SETTINGS, WiderFormatError, evaluate_widerface, load_ground_truth  # noqa: E402
+from eval_tools.boxes import corners_to_wider  # noqa: E402
 from eval_tools.wider_format import pred_file_path, write_pred_file  # noqa: E402
-
-
-def corners_to_wider(det: np.ndarray) -> np.ndarray:
-    """``[K, 5]`` ``x1 y1 x2 y2 score`` -> ``left top width height score`` (float64)."""
-    det = np.asarray(det, dtype=np.float64).reshape(-1, 5)
-    return np.column_stack([det[:, :2], det[:, 2:4] - det[:, :2], det[:, 4]])
 
 
 def main(argv: list[str] | None = None) -> int:
