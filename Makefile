@@ -40,8 +40,9 @@ bench-eval: venv
 	$(PY) benchmarks/eval_speed.py
 	$(PY) benchmarks/ms_eval_speed.py
 
-# One run, the OpenVINO issue's table: every backend x precision and the peers at 640x640, then on the 200 real val
-# images at their own size (AP, median / p90 ms), then where the time goes in OpenVINO (per-node profile).
+# One run, the OpenVINO issue's table: every backend x precision and the peers at 640x640 (each at its deployment score
+# threshold), then on the 200 real val images at their own size (AP, median / p90 ms; AP thresholds), then where the
+# time goes in OpenVINO (per-node profile).
 DEPLOY_ROWS = deploy_paddle,deploy_ort,deploy_ov_f32,deploy_ov_bf16,deploy_ov_int8,yunet,scrfd_500m,scrfd_2.5g,retinaface_mnet025,ultralight_rfb640,mediapipe_full
 bench-deploy: venv
 	PPDET_FACE_SHARED=$(SHARED) $(PY) benchmarks/deploy_speed.py --json output/bench_deploy/deploy_speed.json
