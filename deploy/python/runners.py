@@ -233,7 +233,8 @@ class OrtRunner(Runner):
 class OpenVinoRunner(Runner):
     """OpenVINO (CPU) on ``model.onnx`` (f32, bf16) or on the int8 model recorded in ``infer_cfg.yml``.
 
-    The model is compiled once with dynamic shapes (any batch and H x W). An input shape that comes
+    The model is compiled once with dynamic shapes (any batch and H x W), on the first call (so that
+    :meth:`take_pixels` does not make it compile twice). An input shape that comes
     :attr:`STATIC_AFTER` calls in a row also gets its own static-shape compilation, which runs faster
     than the dynamic one but takes ~1 s to compile; the last :attr:`STATIC_CACHE` such shapes are kept
     and used whenever they come again. A video, a camera or a fixed-size export thus runs static from
@@ -255,14 +256,13 @@ class OpenVinoRunner(Runner):
                               "for GPU)")
         if options.run_mode != "paddle":
             raise DeployError(f"--run_mode {options.run_mode} is for --backend paddle (Paddle-TensorRT)")
-        self._ov = ov
         self.core = ov.Core()
         self.precision = options.precision
         self.model_file = openvino_model_file(model_dir, cfg, options.precision)
         self.config = self._compile_config(options)
         self.model = self.core.read_model(self.model_file)
         self.input_names = [i.get_any_name() for i in self.model.inputs]
-        self._dynamic = self._compile(self.model)
+        self._dynamic = None  # (compiled model, infer request), compiled on the first call (after take_pixels)
         self._static = OrderedDict()  # shape key -> (compiled model, infer request)
         self._last_key, self._streak = None, 0  # the previous call's shapes, and how many calls in a row had them
 
@@ -270,15 +270,16 @@ class OpenVinoRunner(Runner):
         """OpenVINO's preprocessing steps (uint8 NHWC -> f32, mean, scale, NCHW) become the model's first
         ops, fused with its input layout change; a cv2 normalisation and the f32 input reorder are gone
         (deploy/README.md)."""
+        import openvino as ov
         from openvino.preprocess import PrePostProcessor
 
         ppp = PrePostProcessor(self.model)
         image = ppp.input("image")
-        image.tensor().set_element_type(self._ov.Type.u8).set_layout(self._ov.Layout("NHWC"))
-        image.model().set_layout(self._ov.Layout("NCHW"))
-        image.preprocess().convert_element_type(self._ov.Type.f32).mean(list(mean_rgb)).scale(float(std))
+        image.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
+        image.model().set_layout(ov.Layout("NCHW"))
+        image.preprocess().convert_element_type(ov.Type.f32).mean(list(mean_rgb)).scale(float(std))
         self.model = ppp.build()
-        self._dynamic = self._compile(self.model)
+        self._dynamic = None
         self._static.clear()
         return True
 
@@ -308,6 +309,8 @@ class OpenVinoRunner(Runner):
             self._static.move_to_end(key)
             return self._static[key]
         if self._streak < self.STATIC_AFTER:
+            if self._dynamic is None:
+                self._dynamic = self._compile(self.model)
             return self._dynamic
         model = self.model.clone()
         model.reshape({name: list(shape) for name, shape in shapes.items()})
