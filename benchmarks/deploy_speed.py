@@ -57,7 +57,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from machine import cpu_info, cpu_line  # noqa: E402
-from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready  # noqa: E402
+from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready, nms_score_threshold  # noqa: E402
 from peers import SCRFD, PeerError, RetinaFace, UltraLight, YuNet, shared_dir  # noqa: E402
 
 TARGET_E2E_MS = 22.0
@@ -169,14 +169,6 @@ def parse_args(argv=None):
         parser.error(f"--warmup must be >= 3 (OpenVINO compiles a static shape on the third call in a row), "
                      f"got {args.warmup}")
     return args
-
-
-def nms_score_threshold(save_dir):
-    """The in-graph NMS score threshold recorded in ``<save_dir>/infer_cfg.yml``."""
-    import yaml
-
-    with open(os.path.join(save_dir, "infer_cfg.yml"), encoding="utf-8") as f:
-        return (yaml.safe_load(f) or {}).get("NMS", {}).get("score_threshold")
 
 
 def test_image(shared):

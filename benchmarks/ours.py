@@ -3,12 +3,15 @@ and weights, and quantized to int8 for OpenVINO through ``tools/quantize.py``.""
 import importlib.util
 import os
 import pathlib
+import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # deploy/ (load_infer_cfg) is not an installed package
+    sys.path.insert(0, str(REPO))
 DEFAULT_CONFIG = REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_wider_real.yml"
 DEFAULT_WEIGHTS = REPO / "pretrained" / "blazeface_fpn_ssh_wider_real.safetensors"
 
-__all__ = ["DEFAULT_CONFIG", "DEFAULT_WEIGHTS", "export_ours", "int8_ready"]
+__all__ = ["DEFAULT_CONFIG", "DEFAULT_WEIGHTS", "export_ours", "int8_ready", "nms_score_threshold"]
 
 
 def export_ours(config, weights, out_dir, fixed_shape=None, random_if_missing=False, score_threshold=None):
@@ -59,11 +62,10 @@ def export_ours(config, weights, out_dir, fixed_shape=None, random_if_missing=Fa
 def int8_ready(save_dir, calib_images):
     """Quantize ``save_dir`` with ``tools/quantize.py`` (``calib_images`` shared WIDER_train images) unless it
     already holds an int8 model. Returns None when the int8 model is there, else why it is not."""
-    import yaml
+    from deploy.python.detector import load_infer_cfg
 
-    with open(os.path.join(save_dir, "infer_cfg.yml"), encoding="utf-8") as f:
-        if "quantized" in (yaml.safe_load(f) or {}):
-            return None
+    if "quantized" in load_infer_cfg(str(save_dir)):
+        return None
     if calib_images <= 0:
         return "no calibration images requested"
     spec = importlib.util.spec_from_file_location("ppdet_face_quantize_tool", REPO / "tools" / "quantize.py")
@@ -73,3 +75,10 @@ def int8_ready(save_dir, calib_images):
         return f"no calibration images ({tool.default_calib_dir()} not found)"
     tool.main(["--model_dir", str(save_dir), "--num_images", str(calib_images)])
     return None
+
+
+def nms_score_threshold(save_dir):
+    """The in-graph NMS score threshold that ``<save_dir>/infer_cfg.yml`` records."""
+    from deploy.python.detector import load_infer_cfg
+
+    return load_infer_cfg(str(save_dir)).get("NMS", {}).get("score_threshold")

@@ -25,9 +25,9 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from deploy_speed import nms_score_threshold, test_image  # noqa: E402
+from deploy_speed import test_image  # noqa: E402
 from machine import cpu_info, cpu_line  # noqa: E402
-from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready  # noqa: E402
+from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready, nms_score_threshold  # noqa: E402
 from peers import shared_dir  # noqa: E402
 
 CONV_TYPES = ("Convolution", "GroupConvolution")
