@@ -4,8 +4,8 @@
     python benchmarks/deploy_speed.py [-c|--config <yml>] [--weights <file>] [--model_dir <export>]
         [--runs 60] [--warmup 10] [--threads 2] [--calib_images 100] [--json bench.json]
 
-Default model: the bundled real-face model (configs/face_detection/blazeface_fpn_ssh_wider_real.yml,
-pretrained/blazeface_fpn_ssh_wider_real.safetensors).
+Default model: the default bundled real-face model, PaddleDetection's published BlazeFace-FPN-SSH
+(configs/face_detection/blazeface_fpn_ssh_1000e.yml, pretrained/blazeface_fpn_ssh_1000e.safetensors).
 
 One table from one run: per detector, end-to-end ms (BGR uint8 640x640 image in memory ->
 boxes: preprocessing, network, decoding, NMS) and network-only ms (the runtime call alone;
@@ -303,7 +303,7 @@ def main(argv=None):
                      "gflop": gflop})
     load_end = os.getloadavg()[0]
     weights_note = ("seeded RANDOM weights (no trained weights found: speed only)" if random else
-                    "trained weights" if random is False else f"exported folder {save_dir}")
+                    f"{args.config} with {args.weights}" if random is False else f"exported folder {save_dir}")
     weights_note += f", NMS score threshold {nms_score_threshold(save_dir)}"
     print(f"\nDeploy speed, batch 1, {args.threads} threads, median of {args.runs} runs after {args.warmup} warm-up; "
           f"input {image_note}; ours: {weights_note}")

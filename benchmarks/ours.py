@@ -8,8 +8,11 @@ import sys
 REPO = pathlib.Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # deploy/ (load_infer_cfg) is not an installed package
     sys.path.insert(0, str(REPO))
-DEFAULT_CONFIG = REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_wider_real.yml"
-DEFAULT_WEIGHTS = REPO / "pretrained" / "blazeface_fpn_ssh_wider_real.safetensors"
+from ppdet_face.pretrained import DEFAULT_MODEL, bundled_model  # noqa: E402
+
+#: The default real-face model (PaddleDetection's published BlazeFace-FPN-SSH).
+DEFAULT_CONFIG = bundled_model(DEFAULT_MODEL).config
+DEFAULT_WEIGHTS = bundled_model(DEFAULT_MODEL).weights
 
 __all__ = ["DEFAULT_CONFIG", "DEFAULT_WEIGHTS", "export_ours", "int8_ready", "nms_score_threshold"]
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """WIDER FACE on the 200 real val images: ours (single- and multi-scale) and every pretrained peer.
 
-    python benchmarks/wider_real.py [-c configs/face_detection/blazeface_fpn_ssh_wider_real.yml]
-        [--weights pretrained/blazeface_fpn_ssh_wider_real.safetensors | --random_weights]
+    python benchmarks/wider_real.py [-c configs/face_detection/blazeface_fpn_ssh_1000e.yml]
+        [--weights pretrained/blazeface_fpn_ssh_1000e.safetensors | --random_weights]
+        [--models blazeface_fpn_ssh_1000e,blazeface_1000e,...]
         [--rows ours_ss,ours_ms,deploy_ort,yunet,...] [--limit N] [--threads 2] [--calib_images 100]
         [--out_dir output/wider_real]
         [--json out.json] [--markdown out.md] [--plot out.png]
@@ -20,7 +21,9 @@ row sees another's memory or threads), image by image, with ``--threads`` thread
   of ``tools/eval.py`` (``WiderFacePredictor.from_config``, ``list_wider_images``,
   ``predict_widerface``): single-scale (original size) and the published multi-scale recipe.
   ``--random_weights`` uses seeded, calibrated random weights instead (speed and memory are real,
-  the AP is meaningless; the table says so).
+  the AP is meaningless; the table says so). ``--models a,b`` runs these rows once per bundled model
+  (``ppdet_face.pretrained``) instead of ``-c`` / ``--weights``. Default model: the default bundled
+  one, PaddleDetection's published BlazeFace-FPN-SSH.
 * **ours deployed** (``deploy_paddle``, ``deploy_ort``, ``deploy_ov_f32``, ``deploy_ov_bf16``,
   ``deploy_ov_int8``): the same model exported once (``benchmarks/ours.py``: Paddle + ONNX, dynamic shape,
   decode + NMS inside; int8 quantized by ``tools/quantize.py`` on ``--calib_images`` real WIDER_train
@@ -55,9 +58,9 @@ from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready  # noq
 from peers import PEERS, PeerError, shared_dir  # noqa: E402
 
 from eval_tools import SETTINGS  # noqa: E402
+from ppdet_face.pretrained import BUNDLED_MODELS, bundled_model  # noqa: E402
 
 OURS = {"ours_ss": False, "ours_ms": True}  # row key -> multi_scale
-OURS_NAME = "ours: BlazeFace-FPN-SSH"
 OURS_INPUT = {"ours_ss": "single-scale, original size", "ours_ms": "multi-scale recipe"}
 # row key -> deploy/python backend, precision (our export at the images' own size)
 DEPLOY = {"deploy_paddle": ("paddle", "f32"), "deploy_ort": ("onnxruntime", "f32"),
@@ -69,7 +72,8 @@ DATASET = Path("data") / "wider_face_real"
 IMAGE_DIR = "WIDER_val/images"
 ANNO_PATH = "wider_face_split/wider_face_val_bbx_gt.txt"
 DIFFICULTY = "wider_face_split/difficulty_easy_medium_hard.txt"
-PADDLE_PUBLISHED = (0.907, 0.883, 0.793)  # PaddleDetection's BlazeFace-FPN-SSH, full train set, multi-scale
+# PaddleDetection's model zoo (release/2.1 - 2.6 README; full WIDER train, multi-scale, full val) per bundled model
+PADDLE_PUBLISHED = {"blazeface_fpn_ssh_1000e": (0.907, 0.883, 0.793), "blazeface_1000e": (0.885, 0.855, 0.731)}
 
 
 class BenchmarkError(RuntimeError):
@@ -256,11 +260,12 @@ def build_ours(config, weights, opts=(), threads=2, backend="auto"):
         raise BenchmarkError(str(exc)) from None
 
 
-def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None):
+def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None, model=None):
     """Run our ``predictor`` on the images ``keys`` via ``predict_widerface``.
 
     Args:
         key: ``ours_ss`` (single-scale) or ``ours_ms`` (multi-scale).
+        model: the bundled model's name, or None (the ``-c`` / ``--weights`` model).
         predictor: from :func:`build_ours`.
         dataset_dir: the ``wider_face_real`` folder.
         keys: image keys to run, in any order (they run in annotation order).
@@ -284,9 +289,11 @@ def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None):
     run = predict_widerface(predictor, images, str(pred_dir), multi_scale=OURS[key], progress=False)
     if run.failed:
         raise BenchmarkError(f"{len(run.failed)} images could not be used: {sorted(run.failed)[:3]}")
-    row = {"row": key, "detector": OURS_NAME, "input": OURS_INPUT[key],
-           "published": PADDLE_PUBLISHED if OURS[key] else None, "backend": predictor.backend,
-           "published_note": "PaddleDetection's model (full train set), multi-scale" if OURS[key] else "",
+    published = PADDLE_PUBLISHED.get(model) if OURS[key] else None
+    name = bundled_model(model).title if model else "BlazeFace-FPN-SSH"
+    row = {"row": row_key(key, model), "detector": f"ours: {name}", "input": OURS_INPUT[key],
+           "published": published, "backend": predictor.backend,
+           "published_note": "PaddleDetection's model zoo, multi-scale" if published else "",
            "pred_dir": str(pred_dir), "passes": run.passes, "warmup_s": run.warmup_seconds}
     return _timing(row, run.seconds, [im.key for im in images], crowded)
 
@@ -313,9 +320,12 @@ def _child(args):
     crowded = max(images, key=lambda im: im[2])[0]
     pred_dir = Path(args.out_dir) / args._row / "pred"
     if args._row in OURS:
-        weights = None if args.random_weights else args.weights
-        predictor = build_ours(args.config, weights, args.opt, args.threads, args.backend)
-        row = run_ours_row(args._row, predictor, dataset_dir, keys, pred_dir, crowded)
+        config, weights = args.config, None if args.random_weights else args.weights
+        if args._model:
+            config, weights = bundled_model(args._model).config, bundled_model(args._model).weights
+        pred_dir = Path(args.out_dir) / row_key(args._row, args._model) / "pred"
+        predictor = build_ours(config, weights, args.opt, args.threads, args.backend)
+        row = run_ours_row(args._row, predictor, dataset_dir, keys, pred_dir, crowded, args._model)
     elif args._row in DEPLOY:
         save_dir = Path(args.out_dir, "export_dir.txt").read_text(encoding="utf-8").strip()
         row = run_deploy_row(args._row, save_dir, images, pred_dir, args.threads, crowded)
@@ -325,24 +335,32 @@ def _child(args):
     Path(args._result).write_text(json.dumps(row, indent=1), encoding="utf-8")
 
 
-def run_rows(rows, argv, out_dir):
-    """Run each row in a child process (this script with ``--_row``); returns the row dicts.
+def row_key(key, model=None):
+    """The row's name (and folder): ``key``, or ``key@model`` for a bundled model's ours row."""
+    return f"{key}@{model}" if model else key
+
+
+def run_rows(rows, argv, out_dir, models=()):
+    """Run each row in a child process (this script with ``--_row``); returns the row dicts. The ours rows run
+    once per bundled model of ``models`` (``--_model``), or once with ``-c`` / ``--weights`` without ``models``.
 
     Raises:
         BenchmarkError: a child failed (its ``error:`` line is on stderr above).
     """
+    jobs = [(key, m) for key in rows for m in (models if key in OURS and models else [None])]
     results = []
-    for key in rows:
-        result = Path(out_dir) / key / "result.json"
+    for key, model in jobs:
+        extra = ["--_model", model] if model else []
+        result = Path(out_dir) / row_key(key, model) / "result.json"
         result.parent.mkdir(parents=True, exist_ok=True)
         result.unlink(missing_ok=True)
         shutil.rmtree(result.parent / "pred", ignore_errors=True)  # no stale prediction files
-        print(f"running {key} ...", flush=True)
+        print(f"running {row_key(key, model)} ...", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv, "--_row", key,
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv, "--_row", key, *extra,
                                "--_result", str(result)], check=False)
         if proc.returncode != 0 or not result.is_file():
-            raise BenchmarkError(f"row {key} failed (exit status {proc.returncode}; see above)")
+            raise BenchmarkError(f"row {row_key(key, model)} failed (exit status {proc.returncode}; see above)")
         row = json.loads(result.read_text(encoding="utf-8"))
         row["wall_s"] = time.perf_counter() - t0
         results.append(row)
@@ -393,6 +411,18 @@ def format_table(rows):
     return "\n".join(lines)
 
 
+def weights_note(args, models, ran):
+    """What ours ran with: the bundled models and / or ``--weights`` (``ran``: the row keys that ran)."""
+    if not ran & (set(OURS) | set(DEPLOY)):
+        return "not run"
+    if args.random_weights:
+        return "seeded RANDOM weights (speed and memory only, AP meaningless)"
+    parts = [f"bundled models {', '.join(models)}"] if models and ran & set(OURS) else []
+    if ran & set(DEPLOY) or not models:
+        parts.append(f"{Path(args.config).name} with weights {args.weights}")
+    return "; ".join(parts)
+
+
 def header_lines(gt, crowded, weights_note, threads, cpu, load):
     """The lines printed above the table."""
     faces = " / ".join(str(gt.count_faces(s)) for s in SETTINGS)
@@ -413,6 +443,9 @@ def parse_args(argv=None):
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="our weights (default: %(default)s)")
     p.add_argument("--random_weights", action="store_true",
                    help="ours with seeded random weights (speed and memory only; the AP is meaningless)")
+    p.add_argument("--models", default=None,
+                   help=f"bundled models for the ours rows, comma-separated, instead of -c / --weights "
+                        f"(any of {', '.join(BUNDLED_MODELS)})")
     p.add_argument("-o", "--opt", nargs="*", default=[], help="config overrides for ours, key=value")
     p.add_argument("--backend", default="auto", choices=("auto", "inference", "dygraph"), help="our network backend")
     p.add_argument("--rows", default=",".join(ROWS), help="comma-separated rows (default: all: %(default)s)")
@@ -428,15 +461,22 @@ def parse_args(argv=None):
     p.add_argument("--plot", default=None, help="PR-curve PNG (default: <out_dir>/pr_curves.png)")
     p.add_argument("--_row", default=None, help=argparse.SUPPRESS)
     p.add_argument("--_result", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--_model", default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 def _check(args):
-    """The selected rows and the images; raises :class:`BenchmarkError` on bad input."""
+    """The selected rows, bundled models and images; raises :class:`BenchmarkError` on bad input."""
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in rows if r not in ROWS]
     if unknown or not rows:
         raise BenchmarkError(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    models = [m.strip() for m in (args.models or "").split(",") if m.strip()]
+    try:
+        for m in models:
+            bundled_model(m)
+    except ValueError as exc:
+        raise BenchmarkError(f"--models: {exc}") from None
     if args.limit is not None and args.limit < 1:
         raise BenchmarkError(f"--limit must be >= 1, got {args.limit}")
     dataset_dir = Path(args.shared) / DATASET
@@ -447,7 +487,7 @@ def _check(args):
         if "://" not in w and not any(os.path.isfile(w + s) for s in ("", ".pdparams", ".safetensors")):
             raise BenchmarkError(f"weights not found: {w} (pass --weights, or --random_weights for speed and memory "
                                  "only, or leave ours out with --rows)")
-    return rows, val_images(dataset_dir, args.limit)
+    return rows, models, val_images(dataset_dir, args.limit)
 
 
 def prepare_export(args, rows, out_dir):
@@ -487,28 +527,26 @@ def main(argv=None):
             _child(args)
             return 0
         load_start = os.getloadavg()[0]
-        rows, images = _check(args)
+        rows, models, images = _check(args)
         out_dir = Path(args.out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "images.txt").write_text("\n".join(k for k, _, _ in images) + "\n", encoding="utf-8")
         if any(r in DEPLOY for r in rows):
             prepare_export(args, rows, out_dir)
-        results = run_rows(rows, argv, out_dir)
+        results = run_rows(rows, argv, out_dir, models)
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     gt = load_val_gt(Path(args.shared) / DATASET, [k for k, _, _ in images])
     evaluated = evaluate_rows(results, gt)
     crowded = max(images, key=lambda im: im[2])
-    weights = ("not run" if not any(r["row"] in OURS or r["row"] in DEPLOY for r in results) else
-               "seeded RANDOM weights (speed and memory only, AP meaningless)" if args.random_weights
-               else f"weights {args.weights}")
+    weights = weights_note(args, models, {r["row"].partition("@")[0] for r in results})
     cpu = cpu_info()
     load = (load_start, os.getloadavg()[0])
     text = "\n".join(header_lines(gt, (crowded[0], crowded[2]), weights, args.threads, cpu, load)
                      + ["", format_table(results), "",
                         "published: the peer table of <shared>/README.md (full val, each peer's own protocol); "
-                        "ours multi-scale: PaddleDetection's BlazeFace-FPN-SSH trained on the full WIDER train set"])
+                        "ours, published: PaddleDetection's model zoo for its published weights (full train set)"])
     print("\n" + text)
     meta = {"images": len(images), "weights": weights, "cpu": cpu, "load_avg": list(load), "threads": args.threads,
             "most_crowded": {"key": crowded[0], "faces": crowded[2]}}

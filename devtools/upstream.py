@@ -15,7 +15,7 @@ BlazeFace: {backbone: BlazeNet, neck: BlazeNeck, blaze_head: FaceHead, post_proc
 BlazeNet:
   blaze_filters: [[24, 24], [24, 24], [24, 48, 2], [48, 48], [48, 48]]
   double_blaze_filters: [[48, 24, 96, 2], [96, 24, 96], [96, 24, 96], [96, 24, 96, 2], [96, 24, 96], [96, 24, 96]]
-  act: relu
+  act: ACT
 BlazeNeck: {neck_type: NECK, in_channel: [96, 96]}
 FaceHead: {in_channels: HEAD_IN, anchor_generator: AnchorGeneratorSSD, loss: SSDLoss}
 SSDLoss: {overlap_threshold: 0.35}
@@ -33,12 +33,14 @@ BBoxPostProcess:
 """
 
 
-def build_upstream(neck_type="fpn_ssh"):
+def build_upstream(neck_type="fpn_ssh", act=None):
     """Build ppdet's own ``BlazeFace`` as its upstream configs do.
 
     Args:
         neck_type (str): ``"fpn_ssh"`` (as ``blazeface_fpn_ssh_1000e``) or ``"None"`` (as
             ``blazeface_1000e``). Default: "fpn_ssh".
+        act (str|None): ``BlazeNet.act``. Default: None, meaning upstream's choice for ``neck_type``
+            (``hard_swish`` with FPN / SSH, ``relu`` without).
 
     Returns:
         paddle.nn.Layer: the ppdet model (random weights).
@@ -48,7 +50,9 @@ def build_upstream(neck_type="fpn_ssh"):
     from ppdet_face.engine.config import reset_global_config
 
     head_in = "[48, 48]" if neck_type == "fpn_ssh" else "[96, 96]"
-    text = UPSTREAM_CONFIG.replace("NECK", neck_type).replace("HEAD_IN", head_in)
+    if act is None:
+        act = "relu" if neck_type == "None" else "hard_swish"
+    text = UPSTREAM_CONFIG.replace("NECK", neck_type).replace("HEAD_IN", head_in).replace("ACT", act)
     reset_global_config()
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
         f.write(text)

@@ -61,6 +61,10 @@ def blob_images(seed=0, sizes=((200, 260), (311, 187), (96, 128), (240, 240))):
     return out
 
 
+#: Hand-labelled face of matplotlib's grace_hopper.jpg (512 x 600): hairline / cap edge to chin, ear to ear.
+PORTRAIT_FACE = [175, 125, 320, 310]
+
+
 def real_photo(long_side=None):
     """A real photo every machine has: matplotlib's ``grace_hopper.jpg`` (BGR uint8, 512 x 600 portrait),
     resized so its longer side is ``long_side`` when given."""

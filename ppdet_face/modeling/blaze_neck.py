@@ -13,8 +13,9 @@ from .layers import ConvBN, check_choice
 
 __all__ = ["BlazeFaceNeck", "FPN", "SSH", "NECK_TYPES"]
 
-#: The neck layouts BlazeFaceNeck supports.
-NECK_TYPES = ("fpn_ssh", "only_fpn", "only_ssh")
+#: The neck layouts BlazeFaceNeck supports: PaddleDetection's ``BlazeNeck`` values (``"None"`` passes the
+#: backbone's feature maps through, as its ``blazeface_1000e`` config does).
+NECK_TYPES = ("fpn_ssh", "only_fpn", "only_ssh", "None")
 
 
 class FPN(nn.Layer):
@@ -79,7 +80,8 @@ class BlazeFaceNeck(nn.Layer):
     Args:
         in_channels (list[int]): channels of the two backbone outputs; filled in from the
             backbone's ``out_shape`` by :meth:`from_config` (do not repeat them in YAML).
-        neck_type (str): one of ``fpn_ssh``, ``only_fpn``, ``only_ssh``. Default: "fpn_ssh".
+        neck_type (str): one of :data:`NECK_TYPES`: ``fpn_ssh``, ``only_fpn``, ``only_ssh`` or ``"None"``
+            (identity, the same as leaving the detector's ``neck`` out). Default: "fpn_ssh".
         fpn_channels (int|None): FPN output channels. Default: None, meaning
             ``in_channels[1] // 2`` (48 for BlazeNet, PaddleDetection's choice).
         conv_lr (float): learning-rate multiplier of the conv weights. Default: 0.1 (PaddleDetection's).
@@ -107,6 +109,9 @@ class BlazeFaceNeck(nn.Layer):
         return {"in_channels": [s.channels for s in input_shape]}
 
     def forward(self, feats):
+        """Returns the two output feature maps (channels :attr:`out_shape`)."""
+        if self.neck_type == "None":
+            return list(feats)
         if self.neck_type != "only_ssh":
             feats = self.fpn(feats)
         if self.neck_type == "only_fpn":

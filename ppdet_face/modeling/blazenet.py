@@ -13,11 +13,18 @@ from .layers import ConvBN, check_choice
 
 __all__ = ["BlazeFaceBackbone", "BlazeBlock"]
 
-BACKBONE_ACTS = ("relu", "relu6", "hard_swish", "leaky_relu")
+#: Activations of a double block's first pointwise conv: PaddleDetection's ``BlazeNet`` values (``leaky`` is
+#: its spelling of leaky ReLU, ``None`` its default: linear), plus ``leaky_relu``, this package's spelling.
+BACKBONE_ACTS = ("relu", "relu6", "leaky", "leaky_relu", "hard_swish", None)
 
 
 class BlazeBlock(nn.Layer):
-    """Single or double BlazeBlock with a (pooled) residual shortcut.
+    """Single or double BlazeBlock with a (pooled) residual shortcut, as PaddleDetection's ``BlazeBlock``.
+
+    Activations follow PaddleDetection exactly: every depthwise convolution, the shortcut convolution
+    and a double block's second pointwise convolution use ReLU; the first pointwise convolution uses
+    ``act`` in a double block and is linear in a single block (the paper's linear bottleneck); ReLU
+    follows the residual addition.
 
     Args:
         in_channels (int): input channels.
@@ -27,7 +34,8 @@ class BlazeBlock(nn.Layer):
             ``out_channels`` to ``double_channels`` (a "double" BlazeBlock). Default: None.
         stride (int): 1 or 2. Default: 1.
         use_5x5kernel (bool): one 5x5 depthwise conv, else two 3x3. Default: True.
-        act (str): activation of the inner pointwise convs of a double block. Default: "relu".
+        act (str|None): activation of the first pointwise conv of a double block, one of
+            :data:`BACKBONE_ACTS` (``None``: linear). Default: "relu".
         name (str): prefix of the sub-layer names (PaddleDetection compatible).
         conv_lr (float): learning-rate multiplier of the conv weights. Default: 0.1.
     """
@@ -36,29 +44,30 @@ class BlazeBlock(nn.Layer):
                  use_5x5kernel=True, act="relu", name="blaze", conv_lr=0.1):
         super().__init__()
         check_choice("stride", stride, (1, 2))
+        check_choice("act", act, BACKBONE_ACTS)
         self.use_pool = stride != 1
         self.use_double_block = double_channels is not None
         self.conv_lr = conv_lr
-        self.conv_dw = self._depthwise(name + "1", in_channels, mid_channels, stride, use_5x5kernel, act)
-        # Single blocks keep a linear bottleneck, as in the paper and in PaddleDetection.
+        self.conv_dw = self._depthwise(name + "1", in_channels, mid_channels, stride, use_5x5kernel)
         self.conv_pw = ConvBN(mid_channels, out_channels, 1, act=act if self.use_double_block else None,
                               conv_lr=conv_lr)
         if self.use_double_block:
-            self.conv_dw2 = self._depthwise(name + "2", out_channels, out_channels, 1, use_5x5kernel, act)
-            self.conv_pw2 = ConvBN(out_channels, double_channels, 1, act=act, conv_lr=conv_lr)
+            self.conv_dw2 = self._depthwise(name + "2", out_channels, out_channels, 1, use_5x5kernel)
+            self.conv_pw2 = ConvBN(out_channels, double_channels, 1, act="relu", conv_lr=conv_lr)
         self.shortcut = []
         if self.use_pool:
             pool = nn.MaxPool2D(kernel_size=stride, stride=stride, ceil_mode=True)
-            conv = ConvBN(in_channels, double_channels or out_channels, 1, act=act, conv_lr=conv_lr)
+            conv = ConvBN(in_channels, double_channels or out_channels, 1, act="relu", conv_lr=conv_lr)
             self.shortcut = [self.add_sublayer(name + "_shortcut_pool", pool),
                              self.add_sublayer(name + "_shortcut_conv", conv)]
 
-    def _depthwise(self, prefix, in_channels, out_channels, stride, use_5x5kernel, act):
+    def _depthwise(self, prefix, in_channels, out_channels, stride, use_5x5kernel):
+        lr = self.conv_lr
         if use_5x5kernel:
-            conv = ConvBN(in_channels, out_channels, 5, stride, groups=out_channels, act=act, conv_lr=self.conv_lr)
+            conv = ConvBN(in_channels, out_channels, 5, stride, groups=out_channels, act="relu", conv_lr=lr)
             return [self.add_sublayer(prefix + "_dw", conv)]
-        conv1 = ConvBN(in_channels, out_channels, 3, 1, groups=out_channels, act=act, conv_lr=self.conv_lr)
-        conv2 = ConvBN(out_channels, out_channels, 3, stride, groups=out_channels, act=act, conv_lr=self.conv_lr)
+        conv1 = ConvBN(in_channels, out_channels, 3, 1, groups=out_channels, act="relu", conv_lr=lr)
+        conv2 = ConvBN(out_channels, out_channels, 3, stride, groups=out_channels, act="relu", conv_lr=lr)
         return [self.add_sublayer(prefix + "_dw_1", conv1), self.add_sublayer(prefix + "_dw_2", conv2)]
 
     def forward(self, x):
@@ -88,7 +97,10 @@ class BlazeFaceBackbone(nn.Layer):
             4th ``stride``. Default: ``[[48, 24, 96, 2], [96, 24, 96], [96, 24, 96],
             [96, 24, 96, 2], [96, 24, 96], [96, 24, 96]]``.
         use_5x5kernel (bool): 5x5 depthwise convs, else two stacked 3x3. Default: True.
-        act (str): one of ``relu``, ``relu6``, ``hard_swish``, ``leaky_relu``. Default: "relu".
+        act (str|None): activation of the first pointwise conv of each double block (everything else
+            uses ReLU, as in PaddleDetection), one of :data:`BACKBONE_ACTS`. PaddleDetection's
+            FPN-SSH model and its published weights use ``hard_swish``; its plain BlazeFace ``relu``.
+            Default: "relu".
         conv_lr (float): learning-rate multiplier of every conv weight. Default: 0.1
             (PaddleDetection's value; short schedules train faster with 1.0).
 
@@ -115,7 +127,7 @@ class BlazeFaceBackbone(nn.Layer):
             if len(v) not in (3, 4):
                 raise ValueError(f"double_blaze_filters[{i}]={v}: expected [in_mid, mid, out] or with a stride")
         stem = blaze_filters[0][0] if blaze_filters else double_blaze_filters[0][0]
-        self.conv1 = ConvBN(3, stem, 3, stride=2, act=act, conv_lr=conv_lr)
+        self.conv1 = ConvBN(3, stem, 3, stride=2, act="relu", conv_lr=conv_lr)
         in_channels = stem
         stride_so_far = 2
         strides = []

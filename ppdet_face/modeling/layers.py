@@ -46,6 +46,7 @@ ACTIVATIONS = {
     "relu": F.relu,
     "relu6": F.relu6,
     "leaky_relu": _leaky_relu,
+    "leaky": _leaky_relu,  # PaddleDetection's spelling (its ConvBNLayer's F.leaky_relu, slope 0.01)
     "hard_swish": _hard_swish,
     None: None,
 }

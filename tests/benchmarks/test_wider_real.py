@@ -169,3 +169,20 @@ def test_command_line_runs_each_row_in_a_child_and_writes_json_markdown_png(shar
     assert bench.main(["--rows", "ours_ss", "--limit", "1", "--shared", str(shared), "--out_dir", str(out),
                        "--weights", str(tmp_path / "none.safetensors")]) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: weights not found: ")
+
+
+def test_bundled_models_run_as_ours_rows_one_pair_each(shared, tmp_path):
+    """``--models`` runs the ours row once per bundled model, each named after it, in one table."""
+    dataset = shared / "data" / "wider_face_real"
+    if not (dataset / bench.ANNO_PATH).is_file():
+        pytest.skip(f"WIDER val data not found under {dataset}")
+    out = tmp_path / "out"
+    argv = ["--rows", "ours_ss", "--models", "blazeface_1000e,blazeface_fpn_ssh_1000e", "--limit", "2",
+            "--shared", str(shared), "--out_dir", str(out), "--markdown", str(tmp_path / "r.md")]
+    assert bench.main(argv) == 0
+    text = (tmp_path / "r.md").read_text()
+    assert "| ours: BlazeFace (PaddleDetection, published) | single-scale" in text
+    assert "| ours: BlazeFace-FPN-SSH (PaddleDetection, published) | single-scale" in text
+    for model in ("blazeface_1000e", "blazeface_fpn_ssh_1000e"):
+        assert len(list((out / f"ours_ss@{model}" / "pred").glob("*/*.txt"))) == 2
+    assert bench.main(argv[:2] + ["--models", "blazeface_9000e"] + argv[4:]) == 1
