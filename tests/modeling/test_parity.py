@@ -5,11 +5,13 @@ import paddle
 import pytest
 from ppdet.core.workspace import create
 from ppdet.modeling.backbones.blazenet import BlazeNet
+from ppdet.modeling.necks.blazeface_fpn import BlazeNeck
 
 from devtools.upstream import build_upstream
 from helpers import CONFIGS
 from ppdet_face.engine import load_config
 from ppdet_face.modeling import BlazeFaceBackbone, BlazeFaceNeck
+from ppdet_face.modeling.blaze_neck import NECK_TYPES
 
 #: Every ``act`` PaddleDetection's BlazeNet acts on (``None``, its default, and any other value: linear).
 UPSTREAM_ACTS = ("relu", "relu6", "leaky", "hard_swish", None)
@@ -59,6 +61,21 @@ def test_backbone_activation_changes_the_output():
         n.eval()
     with paddle.no_grad():
         assert not np.allclose(nets[0](x)[1].numpy(), nets[1](x)[1].numpy(), atol=1e-3)
+
+
+@pytest.mark.parametrize("neck_type", NECK_TYPES)
+def test_neck_equals_upstream_blazeneck_for_every_neck_type(neck_type):
+    upstream = BlazeNeck(in_channel=[96, 96], neck_type=neck_type)
+    ours = BlazeFaceNeck(in_channels=[96, 96], neck_type=neck_type)
+    _randomise(upstream, seed=11)
+    _copy(upstream, ours)
+    upstream.eval()
+    ours.eval()
+    feats = [paddle.randn([1, 96, 20, 16]), paddle.randn([1, 96, 10, 8])]
+    assert [s.channels for s in ours.out_shape] == [s.channels for s in upstream.out_shape]
+    with paddle.no_grad():
+        for a, b in zip(upstream(feats), ours(feats)):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5, rtol=1e-5)
 
 
 def test_neck_type_none_passes_the_features_through_as_upstream():

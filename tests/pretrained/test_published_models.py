@@ -108,3 +108,25 @@ def test_published_model_finds_exactly_the_portrait_face(name):
 def test_fpn_ssh_config_documents_the_published_activation():
     text = (CONFIGS / "face_detection" / "_base_" / "blazeface_fpn.yml").read_text()
     assert re.search(r"^\s+act: hard_swish", text, re.M)
+
+
+def test_published_fpn_ssh_exported_by_the_tool_finds_the_portrait_face_on_every_runtime(tmp_path):
+    """tools/export_model.py -o weights=pretrained/... -> deploy's Detector (Paddle + oneDNN, ONNX Runtime,
+    OpenVINO f32 and bf16): the same single face as the dygraph model."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("export_model_tool", REPO / "tools" / "export_model.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    name = "blazeface_fpn_ssh_1000e"
+    tool.main(["-c", str(CONFIGS / "face_detection" / PUBLISHED[name][0]), "-o", f"weights=pretrained/{name}",
+               "--format", "onnx", "--output_dir", str(tmp_path)])
+    from deploy.python.infer import Detector
+
+    runs = [("paddle", "f32"), ("onnxruntime", "f32"), ("openvino", "f32"), ("openvino", "bf16")]
+    for backend, precision in runs:
+        det = Detector(str(tmp_path / name), backend=backend, precision=precision, cpu_threads=2)
+        out = det.predict([real_photo()])[0]  # rows: class, score, x1, y1, x2, y2
+        confident = out[out[:, 1] >= 0.5]
+        assert len(confident) == 1, (backend, precision, confident)
+        assert box_iou(PORTRAIT_FACE, confident[:, 2:6]).max() >= 0.6, (backend, precision, confident)
