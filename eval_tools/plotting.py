@@ -127,10 +127,12 @@ def plot_pr_comparison(results: Mapping[str, WiderEvalResult], path: str | os.Pa
     with saved_figure(path, dpi, title or "WIDER FACE val", ncols=len(SETTINGS),
                       figsize=(6 * len(SETTINGS), 5.5 + 0.22 * len(results)), sharey=True) as (_, axes):
         for ax, setting in zip(axes, SETTINGS):
-            for label, result in results.items():
+            for i, (label, result) in enumerate(results.items()):
                 prec, rec = result.pr_curve[setting][:, 0], result.pr_curve[setting][:, 1]
                 ok = np.isfinite(prec) & np.isfinite(rec)
-                ax.plot(rec[ok], prec[ok], lw=1.6, label=f"{label}  {result.ap[setting]:.3f}")
+                # 10 colours, then the same colours dashed, then dotted: no two lines alike up to 30 rows
+                ax.plot(rec[ok], prec[ok], lw=1.6, color=f"C{i % 10}", linestyle=("-", "--", ":")[i // 10 % 3],
+                        label=f"{label}  {result.ap[setting]:.3f}")
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1.02)
             ax.set_xlabel("Recall")

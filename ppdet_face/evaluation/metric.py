@@ -53,7 +53,3 @@ class WiderFaceAPMetric(Metric):
 
     def get_results(self):
         return self.results
-
-
-class NonFiniteLossError(FloatingPointError):
-    """Training stopped because the loss became NaN or infinite."""

@@ -17,13 +17,14 @@ import time
 
 import numpy as np
 
+from eval_tools.wider_format import IMAGE_EXTENSIONS, is_image_name
+
 __all__ = ["INT8_FILE", "QUANT_METHOD", "calibration_files", "float_tail", "fold_constants", "quantize_export",
            "record_quantized"]
 
 #: File name of the int8 model in the export folder (OpenVINO IR; ``.bin`` beside it).
 INT8_FILE = "model_int8.xml"
 QUANT_METHOD = "nncf.quantize (OpenVINO IR, post-training: min-max ranges, fast bias correction)"
-_IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def calibration_files(calib_dir, num_images, seed=0):
@@ -43,9 +44,9 @@ def calibration_files(calib_dir, num_images, seed=0):
     if int(num_images) < 1:
         raise ValueError(f"--num_images must be >= 1, got {num_images}")
     files = sorted(os.path.join(root, f) for root, _, names in os.walk(calib_dir) for f in names
-                   if f.lower().endswith(_IMAGE_EXTS))
+                   if is_image_name(f) and not f.startswith("."))
     if not files:
-        raise ValueError(f"{calib_dir}: no calibration images ({', '.join(_IMAGE_EXTS)}) found below it")
+        raise ValueError(f"{calib_dir}: no calibration images ({', '.join(IMAGE_EXTENSIONS)}) found below it")
     if len(files) <= num_images:
         return files
     pick = np.random.RandomState(seed).choice(len(files), int(num_images), replace=False)
