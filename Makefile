@@ -51,8 +51,9 @@ bench-deploy: venv
 		--plot output/bench_deploy/real_pr_curves.png
 	PPDET_FACE_SHARED=$(SHARED) $(PY) benchmarks/profile_deploy.py
 
-# WIDER AP, speed and memory of ours and the peers on the 200 real val images; needs the trained weights
-# (pretrained/blazeface_fpn_ssh_wider_real.safetensors), or BENCH_REAL_ARGS=--random_weights (speed and memory only).
+# WIDER AP, speed and memory of ours (the default bundled model, PaddleDetection's published BlazeFace-FPN-SSH in
+# pretrained/) and the peers on the 200 real val images; BENCH_REAL_ARGS="--models blazeface_fpn_ssh_1000e,blazeface_1000e"
+# scores several bundled models in one table, BENCH_REAL_ARGS=--random_weights speed and memory only.
 BENCH_REAL_ARGS ?=
 bench-real: venv
 	PPDET_FACE_SHARED=$(SHARED) $(PY) benchmarks/wider_real.py --json output/wider_real/wider_real.json \
