@@ -227,8 +227,9 @@ def run_loss_timing(args, repeat=20):
     import paddle
 
     import ppdet_face  # noqa: F401
+    from ppdet_face.modeling.box_coder import BoxCoder
     from ppdet_face.modeling.face_head import BlazeFaceAnchors
-    from ppdet_face.modeling.face_loss import assign_targets, encode_boxes, mine_hard_negatives
+    from ppdet_face.modeling.face_loss import assign_targets, mine_hard_negatives
 
     paddle.seed(args.seed)
     size = args.size
@@ -244,11 +245,11 @@ def run_loss_timing(args, repeat=20):
     conf_loss = paddle.rand([args.batch_size, num_anchors])
     stock = _patched_stock_ssd_loss()(overlap_threshold=0.35)
     bg_index = 1
-    variances = [0.1, 0.1, 0.2, 0.2]
+    coder = BoxCoder([0.1, 0.1, 0.2, 0.2])
 
     def ours():
         box, cls, pos = assign_targets(gt_bbox, gt_class, anchors, 0.35)
-        encode_boxes(box, anchors.unsqueeze(0), variances)
+        coder.encode(box, anchors.unsqueeze(0))
         target = paddle.where(pos, cls, paddle.full_like(cls, bg_index))
         mine_hard_negatives(conf_loss, pos, 3.0, 0.01)
         return target

@@ -41,6 +41,7 @@ class WiderFacePredictor:
         model.eval()
         self.model = model
         self.post_process = model.post_process
+        self.box_coder = model.head.box_coder
         self.mean = [float(v) for v in mean]
         self.std = [float(v) for v in std]
         self.is_scale = bool(is_scale)
@@ -95,7 +96,7 @@ class WiderFacePredictor:
         pp = self.post_process
         with paddle.no_grad():
             deltas, logits, anchors = self.net(image)
-            boxes, scores = pp.decode(deltas, logits, anchors, image, scale_factor, im_shape)
+            boxes, scores = pp.decode(deltas, logits, anchors, self.box_coder, image, scale_factor, im_shape)
             bbox, bbox_num = pp.finish(*self._nms(boxes, scores), im_shape, scale_factor)
         rows = bbox.numpy().reshape(-1, 6)
         return [d[:, [2, 3, 4, 5, 1]] for d in split_by_count(rows, bbox_num.numpy())]  # float32

@@ -24,7 +24,8 @@ class FaceDetector(BaseArch):
     and build the parts in ``from_config``. The head is called as ``head(feats, image)`` and returns
     ``(deltas, logits, anchors)``: per level ``[B, A_i, 4]``, ``[B, A_i, C + 1]`` (background last)
     and ``[A_i, 4]`` normalised ``x1, y1, x2, y2``; it has an ``anchor_generator`` with
-    ``from_shapes(feat_shapes, image_hw)``. The post-process is a :class:`BlazeFacePostProcess`.
+    ``from_shapes(feat_shapes, image_hw)``, and a ``box_coder`` (the one box encoding, which this class hands
+    to the loss and to the post-process). The post-process is a :class:`BlazeFacePostProcess`.
 
     In training, ``forward(inputs)`` returns the loss dict; in eval ``{'bbox': [N, 6], 'bbox_num': [B]}``
     with rows ``class, score, x1, y1, x2, y2`` in original-image pixels.
@@ -89,7 +90,7 @@ class FaceDetector(BaseArch):
         if anchors is None:
             anchors = self.anchors(feat_shapes, image)
         post = self.post_process
-        boxes, scores = post.decode(deltas, logits, anchors, image, scale_factor, im_shape)
+        boxes, scores = post.decode(deltas, logits, anchors, self.head.box_coder, image, scale_factor, im_shape)
         if not with_nms:
             return boxes, scores
         return post.nms(boxes, scores, im_shape, scale_factor)
@@ -98,7 +99,8 @@ class FaceDetector(BaseArch):
         image = self.inputs["image"]
         if self.training:
             deltas, logits, anchors = self.head_outputs(image)
-            return self.loss(deltas, logits, self.inputs["gt_bbox"], self.inputs["gt_class"], anchors)
+            return self.loss(deltas, logits, self.inputs["gt_bbox"], self.inputs["gt_class"], anchors,
+                             self.head.box_coder)
         im_shape = self.inputs.get("im_shape")
         if im_shape is None:
             im_shape = paddle.cast(paddle.shape(image)[2:4], "float32").unsqueeze(0).tile([image.shape[0], 1])

@@ -8,6 +8,8 @@ import paddle
 import paddle.nn as nn
 from ppdet.core.workspace import register, serializable
 
+from .box_coder import BoxCoder
+
 __all__ = ["BlazeFaceAnchors", "BlazeFaceHead"]
 
 
@@ -81,6 +83,8 @@ class BlazeFaceHead(nn.Layer):
         num_classes (int): foreground classes (shared key). Default: 1.
         anchor_generator (BlazeFaceAnchors): anchors. Default: the BlazeFace anchors.
         kernel_size (int): conv kernel size. Default: 3.
+        prior_box_var (list[float]): variances of the box encoding; the head's :attr:`box_coder`, which the
+            detector hands to the loss and the post-process. Default: [0.1, 0.1, 0.2, 0.2] (SSD's).
 
     ``forward(feats, image)`` returns ``(box_deltas, logits, anchors)``: lists per level of
     ``[N, A_i, 4]``, ``[N, A_i, num_classes + 1]`` (background last) and ``[A_i, 4]``.
@@ -89,9 +93,11 @@ class BlazeFaceHead(nn.Layer):
     __shared__ = ["num_classes"]
     __inject__ = ["anchor_generator"]
 
-    def __init__(self, in_channels=(48, 48), num_classes=1, anchor_generator=None, kernel_size=3):
+    def __init__(self, in_channels=(48, 48), num_classes=1, anchor_generator=None, kernel_size=3,
+                 prior_box_var=(0.1, 0.1, 0.2, 0.2)):
         super().__init__()
         self.num_classes = num_classes + 1
+        self.box_coder = BoxCoder(prior_box_var)
         self.anchor_generator = anchor_generator or BlazeFaceAnchors()
         if isinstance(self.anchor_generator, dict):
             self.anchor_generator = BlazeFaceAnchors(**self.anchor_generator)

@@ -15,7 +15,7 @@ from ppdet.core.workspace import register, serializable
 #: 22,400 anchors at 640x640. A batch with more faces is matched block by block.
 MAX_IOU_ELEMENTS = 1 << 24
 
-__all__ = ["MAX_IOU_ELEMENTS", "BlazeFaceSSDLoss", "pairwise_iou", "encode_boxes", "match_anchors",
+__all__ = ["MAX_IOU_ELEMENTS", "BlazeFaceSSDLoss", "pairwise_iou", "match_anchors",
            "assign_targets", "mine_hard_negatives"]
 
 
@@ -31,20 +31,6 @@ def pairwise_iou(boxes1, boxes2, eps=1e-10):
     area1 = (b1[..., 2] - b1[..., 0]) * (b1[..., 3] - b1[..., 1])
     area2 = (b2[..., 2] - b2[..., 0]) * (b2[..., 3] - b2[..., 1])
     return inter / (area1 + area2 - inter + eps)
-
-
-def encode_boxes(gt, anchors, variances):
-    """SSD centre-size encoding of ``gt`` [..., 4] w.r.t. ``anchors`` [..., 4]."""
-    aw = anchors[..., 2] - anchors[..., 0]
-    ah = anchors[..., 3] - anchors[..., 1]
-    ax = anchors[..., 0] + 0.5 * aw
-    ay = anchors[..., 1] + 0.5 * ah
-    gw = (gt[..., 2] - gt[..., 0]).clip(min=1e-6)
-    gh = (gt[..., 3] - gt[..., 1]).clip(min=1e-6)
-    gx = gt[..., 0] + 0.5 * gw
-    gy = gt[..., 1] + 0.5 * gh
-    return paddle.stack([(gx - ax) / aw / variances[0], (gy - ay) / ah / variances[1],
-                         paddle.log(gw / aw) / variances[2], paddle.log(gh / ah) / variances[3]], axis=-1)
 
 
 def _best_matches(gt_bbox, valid, anchors, max_elements):
@@ -176,27 +162,24 @@ class BlazeFaceSSDLoss(nn.Layer):
             Default: 0.01 (PaddleDetection's value).
         loc_loss_weight (float): weight of the box loss. Default: 1.0.
         conf_loss_weight (float): weight of the class loss. Default: 1.0.
-        prior_box_var (list[float]): encoding variances. Default: [0.1, 0.1, 0.2, 0.2].
 
-    ``forward(deltas, logits, gt_bbox, gt_class, anchors)`` (per-level lists as the head returns
-    them) returns a dict with ``loss``, ``loss_loc``, ``loss_conf`` (scalars) and ``num_pos``.
+    ``forward(deltas, logits, gt_bbox, gt_class, anchors, box_coder)`` (per-level lists as the head returns
+    them, and the head's :class:`~ppdet_face.modeling.box_coder.BoxCoder`) returns a dict with ``loss``,
+    ``loss_loc``, ``loss_conf`` (scalars) and ``num_pos``.
     """
 
     def __init__(self, overlap_threshold=0.35, neg_pos_ratio=3.0, empty_neg_fraction=0.01, loc_loss_weight=1.0,
-                 conf_loss_weight=1.0, prior_box_var=(0.1, 0.1, 0.2, 0.2)):
+                 conf_loss_weight=1.0):
         super().__init__()
         if not 0.0 < overlap_threshold <= 1.0:
             raise ValueError(f"overlap_threshold must be in (0, 1], got {overlap_threshold}")
-        if len(prior_box_var) != 4:
-            raise ValueError(f"prior_box_var needs 4 values, got {prior_box_var}")
         self.overlap_threshold = float(overlap_threshold)
         self.neg_pos_ratio = float(neg_pos_ratio)
         self.empty_neg_fraction = float(empty_neg_fraction)
         self.loc_loss_weight = float(loc_loss_weight)
         self.conf_loss_weight = float(conf_loss_weight)
-        self.prior_box_var = [float(v) for v in prior_box_var]
 
-    def forward(self, deltas, logits, gt_bbox, gt_class, anchors):
+    def forward(self, deltas, logits, gt_bbox, gt_class, anchors, box_coder):
         deltas = paddle.concat(deltas, axis=1)
         logits = paddle.concat(logits, axis=1)
         anchors = paddle.concat(anchors, axis=0)
@@ -204,7 +187,7 @@ class BlazeFaceSSDLoss(nn.Layer):
         with paddle.no_grad():
             matched_box, matched_class, positive = assign_targets(
                 gt_bbox.astype("float32"), gt_class, anchors, self.overlap_threshold)
-            target_delta = encode_boxes(matched_box, anchors.unsqueeze(0), self.prior_box_var)
+            target_delta = box_coder.encode(matched_box, anchors.unsqueeze(0))
             target_class = paddle.where(positive, matched_class, paddle.full_like(matched_class, bg_index))
         pos_f = positive.astype(deltas.dtype)
         loc = F.smooth_l1_loss(deltas, target_delta, reduction="none").sum(axis=-1)

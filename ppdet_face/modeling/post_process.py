@@ -9,26 +9,11 @@ import paddle
 import paddle.nn.functional as F
 from ppdet.core.workspace import register, serializable
 
-__all__ = ["BlazeFacePostProcess", "CLIP_MODES", "decode_boxes", "foreground_scores"]
+__all__ = ["BlazeFacePostProcess", "CLIP_MODES", "foreground_scores"]
 
 #: Where boxes are clipped to the original image: ``after_nms`` (PaddleDetection's order),
 #: ``before_nms`` (clip, give zero-area boxes score 0, then NMS), ``none``.
 CLIP_MODES = ("after_nms", "before_nms", "none")
-
-
-def decode_boxes(deltas, anchors, variances):
-    """Inverse of the SSD encoding: ``deltas`` [B, A, 4] w.r.t. ``anchors`` [A, 4] -> x1, y1, x2, y2.
-
-    The float operations are those of PaddleDetection's ``SSDBox`` (same order), on x/y pairs.
-    """
-    a_lo, a_hi = anchors[:, 0:2], anchors[:, 2:4]
-    a_wh = a_hi - a_lo
-    a_ctr = a_lo + a_wh * 0.5
-    var_xy = paddle.to_tensor([float(variances[0]), float(variances[1])], dtype="float32")
-    var_wh = paddle.to_tensor([float(variances[2]), float(variances[3])], dtype="float32")
-    ctr = a_ctr + deltas[..., 0:2] * a_wh * var_xy
-    wh = paddle.exp(deltas[..., 2:4] * var_wh) * a_wh
-    return paddle.concat([ctr - wh / 2.0, ctr + wh / 2.0], axis=-1)
 
 
 def foreground_scores(logits):
@@ -69,8 +54,9 @@ def _row_images(bbox_num, bbox):
 class BlazeFacePostProcess:
     """Softmax, decode to original-image pixels, per-class NMS, clip to the original image.
 
+    The box encoding is not configured here: :meth:`decode` takes the head's box coder.
+
     Args:
-        prior_box_var (list[float]): encoding variances. Default: [0.1, 0.1, 0.2, 0.2].
         score_threshold (float): minimum face score kept. Default: 0.01.
         nms_threshold (float): IoU above which the lower-scored box is suppressed. Default: 0.3.
         nms_top_k (int): boxes per image entering NMS (highest scores). Default: 5000.
@@ -81,28 +67,26 @@ class BlazeFacePostProcess:
     ``class, score, x1, y1, x2, y2`` in original-image pixels, grouped by image.
     """
 
-    def __init__(self, prior_box_var=(0.1, 0.1, 0.2, 0.2), score_threshold=0.01, nms_threshold=0.3,
+    def __init__(self, score_threshold=0.01, nms_threshold=0.3,
                  nms_top_k=5000, keep_top_k=750, clip="after_nms"):
         if not 0.0 <= nms_threshold <= 1.0:
             raise ValueError(f"nms_threshold must be in [0, 1], got {nms_threshold}")
         if clip not in CLIP_MODES:
             raise ValueError(f"clip={clip!r} is not supported; allowed values: {', '.join(CLIP_MODES)}")
-        if len(prior_box_var) != 4:
-            raise ValueError(f"prior_box_var needs 4 values, got {prior_box_var}")
-        self.prior_box_var = [float(v) for v in prior_box_var]
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
         self.nms_top_k = int(nms_top_k)
         self.keep_top_k = int(keep_top_k)
         self.clip = clip
 
-    def decode(self, deltas, logits, anchors, image, scale_factor, im_shape=None):
+    def decode(self, deltas, logits, anchors, box_coder, image, scale_factor, im_shape=None):
         """Boxes in original-image pixels and foreground probabilities, before NMS.
 
         Args:
             deltas (Tensor): ``[B, A, 4]`` box deltas.
             logits (Tensor): ``[B, A, C + 1]`` class logits, background last.
             anchors (Tensor): ``[A, 4]`` normalised anchors.
+            box_coder (BoxCoder): the head's box coder (its variances encoded the training targets).
             image (Tensor): the network input (its H, W normalise the anchors).
             scale_factor (Tensor): ``[B, 2]`` ``[scale_y, scale_x]`` of the input w.r.t. the original.
             im_shape (Tensor|None): ``[B, 2]`` un-padded input H, W (``clip: before_nms`` only);
@@ -113,7 +97,7 @@ class BlazeFacePostProcess:
             to each original image and zero-area boxes get score 0 (Paddle's NMS drops them through a
             NaN IoU, ONNX's keeps them: this makes both drop them).
         """
-        boxes = decode_boxes(deltas, anchors, self.prior_box_var)
+        boxes = box_coder.decode(deltas, anchors)
         in_hw = paddle.cast(paddle.shape(image)[2:4], "float32")
         size = in_hw.unsqueeze(0) / scale_factor  # H, W of the (padded) input in original pixels
         boxes = boxes * paddle.concat([size[:, 1:2], size[:, 0:1]], axis=1).tile([1, 2]).unsqueeze(1)

@@ -25,7 +25,7 @@ from ppdet.core.workspace import create, register, serializable
 from ppdet.modeling.shape_spec import ShapeSpec
 
 from .detector import FaceDetector
-from .face_loss import encode_boxes, match_anchors
+from .face_loss import match_anchors
 from .layers import ConvAct, check_choice
 
 __all__ = ["SSHModule", "SSHNeck", "SSHLoss", "SSHDetector", "MODULE_SAMPLING", "sample_hardest"]
@@ -167,30 +167,25 @@ class SSHLoss(nn.Layer):
         num_samples (int): anchors sampled per module and image. Default: 256.
         fg_fraction (float): maximum positive fraction of the samples. Default: 0.25.
         module_sampling (str): one of :data:`MODULE_SAMPLING`. Default: "all".
-        prior_box_var (list[float]): encoding variances. Default: [1.0, 1.0, 1.0, 1.0] (Faster R-CNN's
-            unnormalised RPN targets).
         loc_loss_weight (float): weight of the box loss. Default: 1.0.
         conf_loss_weight (float): weight of the class loss. Default: 1.0.
 
-    ``forward(deltas, logits, gt_bbox, gt_class, anchors)`` (per-module lists as the head returns them)
-    returns ``loss``, ``loss_loc``, ``loss_conf`` (sums over the modules used) and ``num_pos``.
+    ``forward(deltas, logits, gt_bbox, gt_class, anchors, box_coder)`` (per-module lists as the head returns
+    them, and the head's box coder) returns ``loss``, ``loss_loc``, ``loss_conf`` (sums over the modules used)
+    and ``num_pos``.
     """
 
     def __init__(self, positive_overlap=0.5, negative_overlap=0.3, num_samples=256, fg_fraction=0.25,
-                 module_sampling="all", prior_box_var=(1.0, 1.0, 1.0, 1.0), loc_loss_weight=1.0,
-                 conf_loss_weight=1.0):
+                 module_sampling="all", loc_loss_weight=1.0, conf_loss_weight=1.0):
         super().__init__()
         if not 0.0 <= negative_overlap <= positive_overlap <= 1.0:
             raise ValueError(f"need 0 <= negative_overlap <= positive_overlap <= 1, got {negative_overlap}, "
                              f"{positive_overlap}")
         if int(num_samples) <= 0 or not 0.0 < fg_fraction <= 1.0:
             raise ValueError(f"need num_samples > 0 and fg_fraction in (0, 1], got {num_samples}, {fg_fraction}")
-        if len(prior_box_var) != 4:
-            raise ValueError(f"prior_box_var needs 4 values, got {prior_box_var}")
         self.module_sampling = check_choice("module_sampling", module_sampling, MODULE_SAMPLING)
         self.positive_overlap, self.negative_overlap = float(positive_overlap), float(negative_overlap)
         self.num_samples, self.fg_fraction = int(num_samples), float(fg_fraction)
-        self.prior_box_var = [float(v) for v in prior_box_var]
         self.loc_loss_weight, self.conf_loss_weight = float(loc_loss_weight), float(conf_loss_weight)
 
     def _modules_used(self, num_levels):
@@ -198,11 +193,11 @@ class SSHLoss(nn.Layer):
             return list(range(num_levels))
         return [int(paddle.randint(0, num_levels, [1]).item())]
 
-    def forward(self, deltas, logits, gt_bbox, gt_class, anchors):
+    def forward(self, deltas, logits, gt_bbox, gt_class, anchors, box_coder):
         all_anchors = paddle.concat(anchors, axis=0)
         with paddle.no_grad():
             matched_box, matched_class, best_iou = match_anchors(gt_bbox.astype("float32"), gt_class, all_anchors)
-            target_delta = encode_boxes(matched_box, all_anchors.unsqueeze(0), self.prior_box_var)
+            target_delta = box_coder.encode(matched_box, all_anchors.unsqueeze(0))
         sizes = [a.shape[0] for a in anchors]
         splits = [paddle.split(t, sizes, axis=1) for t in (target_delta, matched_class, best_iou)]
         loss_loc = loss_conf = num_pos = paddle.zeros([], "float32")

@@ -128,3 +128,20 @@ def test_bad_overrides_are_one_clear_error(override, message):
 def test_missing_config_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match=f"config file not found: {tmp_path / 'nope.yml'}"):
         load_config(str(tmp_path / "nope.yml"))
+
+
+@pytest.mark.parametrize("config,loss,variances", [
+    ("blazeface_fpn_ssh_1000e.yml", "BlazeFaceSSDLoss", [0.1, 0.1, 0.2, 0.2]),
+    ("ssh_vgg16_wider.yml", "SSHLoss", [1.0, 1.0, 1.0, 1.0])])
+def test_box_variances_are_set_once_on_the_head(config, loss, variances):
+    """The loss and the post-process take the head's box coder: no variance of theirs can disagree with it."""
+    from ppdet.core.workspace import create
+
+    path = str(CONFIGS / "face_detection" / config)
+    for section in (loss, "BlazeFacePostProcess"):
+        with pytest.raises(ConfigError, match=f"{section}.prior_box_var: unknown option"):
+            load_config(path, [f"{section}.prior_box_var=[1.0, 1.0, 1.0, 1.0]"])
+    model = create(load_config(path).architecture)
+    assert model.head.box_coder.variances == variances
+    doubled = load_config(path, [f"BlazeFaceHead.prior_box_var=[{', '.join(str(2 * v) for v in variances)}]"])
+    assert create(doubled.architecture).head.box_coder.variances == [2 * v for v in variances]

@@ -377,8 +377,8 @@ def test_inference_backend_matches_dygraph(model, norm):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(np.abs(b).max()))
     sf = paddle.to_tensor([[1.0, 1.0]])
     with paddle.no_grad():
-        boxes_a, scores_a = model.post_process.decode(*got, x, sf)
-        boxes_b, scores_b = model.post_process.decode(*want, x, sf)
+        boxes_a, scores_a = model.post_process.decode(*got, model.head.box_coder, x, sf)
+        boxes_b, scores_b = model.post_process.decode(*want, model.head.box_coder, x, sf)
     np.testing.assert_allclose(boxes_a.numpy(), boxes_b.numpy(), rtol=1e-3, atol=1e-2)
     np.testing.assert_allclose(scores_a.numpy(), scores_b.numpy(), atol=1e-4)
 

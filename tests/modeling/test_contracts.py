@@ -80,7 +80,7 @@ def test_head_and_loss_gradients_reach_every_parameter():
     assert [d.shape for d in deltas] == [[2, 8 * 8 * 2, 4], [2, 4 * 4 * 6, 4]]
     assert [lg.shape for lg in logits] == [[2, 8 * 8 * 2, 2], [2, 4 * 4 * 6, 2]]
     gt = paddle.to_tensor([[[0.1, 0.1, 0.4, 0.45], [0.5, 0.5, 0.9, 0.95]], [[0.2, 0.2, 0.3, 0.32], [0, 0, 0, 0]]])
-    out = BlazeFaceSSDLoss()(deltas, logits, gt, paddle.zeros([2, 2, 1], "int32"), anchors)
+    out = BlazeFaceSSDLoss()(deltas, logits, gt, paddle.zeros([2, 2, 1], "int32"), anchors, head.box_coder)
     assert np.isfinite(float(out["loss"]))
     missing, zero = _grads_everywhere(head, out["loss"])
     assert not missing and not zero
@@ -125,7 +125,8 @@ def test_ssh_head_and_loss_gradients(module_sampling):
     deltas, logits, anchors = head(feats, paddle.randn([2, 3, 128, 128]))
     assert [d.shape for d in deltas] == [[2, 16 * 16 * 2, 4], [2, 8 * 8 * 2, 4], [2, 4 * 4 * 2, 4]]
     gt = paddle.to_tensor([[[0.1, 0.1, 0.3, 0.3], [-0.6, -0.6, 1.35, 1.35]], [[0.4, 0.4, 0.9, 0.9], [0, 0, 0, 0]]])
-    out = SSHLoss(module_sampling=module_sampling)(deltas, logits, gt, paddle.zeros([2, 2, 1], "int32"), anchors)
+    out = SSHLoss(module_sampling=module_sampling)(deltas, logits, gt, paddle.zeros([2, 2, 1], "int32"), anchors,
+                                                   head.box_coder)
     assert np.isfinite(float(out["loss"]))
     missing, zero = _grads_everywhere(head, out["loss"])
     if module_sampling == "all":

@@ -1,10 +1,13 @@
 """Target assignment and hard-negative mining on hand-made cases."""
 import numpy as np
 import paddle
+import pytest
 
 from ppdet_face.modeling import BlazeFaceSSDLoss
-from ppdet_face.modeling.face_loss import assign_targets, encode_boxes, mine_hard_negatives
-from ppdet_face.modeling.post_process import decode_boxes
+from ppdet_face.modeling.box_coder import BoxCoder
+from ppdet_face.modeling.face_loss import assign_targets, mine_hard_negatives
+
+CODER = BoxCoder([0.1, 0.1, 0.2, 0.2])
 
 ANCHORS = paddle.to_tensor([[0.0, 0.0, 0.2, 0.2],    # A0
                             [0.1, 0.1, 0.3, 0.3],    # A1
@@ -59,18 +62,21 @@ def test_hard_negative_mining_picks_highest_losses():
 def test_encode_decode_round_trip():
     gt = paddle.to_tensor([[[0.1, 0.2, 0.4, 0.35]]])
     anchor = paddle.to_tensor([[0.15, 0.15, 0.35, 0.35]])
-    delta = encode_boxes(gt, anchor.unsqueeze(0), [0.1, 0.1, 0.2, 0.2])
-    np.testing.assert_allclose(decode_boxes(delta, anchor, [0.1, 0.1, 0.2, 0.2]).numpy(), gt.numpy(), atol=1e-6)
+    for coder in (CODER, BoxCoder([1.0, 1.0, 1.0, 1.0])):
+        delta = coder.encode(gt, anchor.unsqueeze(0))
+        np.testing.assert_allclose(coder.decode(delta, anchor).numpy(), gt.numpy(), atol=1e-6)
+    np.testing.assert_allclose(CODER.encode(gt, anchor).numpy(), BoxCoder([1, 1, 1, 1]).encode(gt, anchor).numpy()
+                               / np.array([0.1, 0.1, 0.2, 0.2]), rtol=1e-5)
 
 
 def test_loss_value_matches_hand_computation():
     loss_fn = BlazeFaceSSDLoss(overlap_threshold=0.35, neg_pos_ratio=3.0)
     deltas = paddle.zeros([2, 4, 4])
     logits = paddle.zeros([2, 4, 2])  # uniform: CE = log 2 everywhere
-    out = loss_fn([deltas], [logits], GT, CLASSES, [ANCHORS])
+    out = loss_fn([deltas], [logits], GT, CLASSES, [ANCHORS], CODER)
     # image 0: 3 positives + 1 negative (all that exist); image 1: ceil(0.04) = 1 negative
     expected_conf = 5 * np.log(2.0) / 3
-    delta = encode_boxes(GT[:1, :3], ANCHORS[[0, 2, 3]].unsqueeze(0), [0.1, 0.1, 0.2, 0.2]).numpy()
+    delta = CODER.encode(GT[:1, :3], ANCHORS[[0, 2, 3]].unsqueeze(0)).numpy()
     smooth = np.where(np.abs(delta) < 1, 0.5 * delta ** 2, np.abs(delta) - 0.5).sum()
     assert float(out["num_pos"]) == 3
     np.testing.assert_allclose(float(out["loss_conf"]), expected_conf, rtol=1e-5)
@@ -81,7 +87,7 @@ def test_loss_value_matches_hand_computation():
 def test_loss_without_any_face_is_finite():
     loss_fn = BlazeFaceSSDLoss()
     out = loss_fn([paddle.zeros([1, 4, 4])], [paddle.zeros([1, 4, 2])], paddle.zeros([1, 3, 4]),
-                  paddle.zeros([1, 3, 1], "int32"), [ANCHORS])
+                  paddle.zeros([1, 3, 1], "int32"), [ANCHORS], CODER)
     assert np.isfinite(float(out["loss"])) and float(out["num_pos"]) == 0
 
 
@@ -130,3 +136,9 @@ def test_loss_peak_memory_does_not_grow_with_the_crowd():
     finally:
         face_loss.pairwise_iou = original
     assert len(seen) == -(-709 // 64) and max(seen) <= 2 * 5000 * 64
+
+
+def test_box_coder_rejects_bad_variances():
+    for bad in ([0.1, 0.1, 0.2], [0.1, 0.1, 0.2, 0.0]):
+        with pytest.raises(ValueError, match="prior_box_var needs 4 positive values"):
+            BoxCoder(bad)
