@@ -17,7 +17,10 @@ else:
     from .runners import RunnerOptions, check_options, create_runner
     from .timing import StageTimer
 
-__all__ = ["Detector", "detection_record", "load_infer_cfg"]
+__all__ = ["DEFAULT_DRAW_THRESHOLD", "Detector", "detection_record", "load_infer_cfg"]
+
+#: Drawing / saving threshold for an infer_cfg.yml without ``draw_threshold`` (PaddleDetection's default).
+DEFAULT_DRAW_THRESHOLD = 0.5
 
 
 def load_infer_cfg(model_dir):
@@ -59,8 +62,9 @@ class Detector:
         trt_calib_mode (bool): TensorRT int8 calibration. Default: False.
         cpu_threads (int): CPU math threads (Paddle) / intra-op threads (ONNX Runtime). Default: 1.
         enable_mkldnn (bool): oneDNN kernels for Paddle on CPU. Default: False.
-        threshold (float): default score threshold of drawing and saving (not of :meth:`predict`).
-            Default: 0.5.
+        threshold (float|None): default score threshold of drawing and saving (not of :meth:`predict`).
+            Default: None, meaning infer_cfg.yml's ``draw_threshold`` (:data:`DEFAULT_DRAW_THRESHOLD`
+            when the file has none).
         output_dir (str): where the CLI writes its outputs. Default: "output".
         backend (str): a key of ``runners.RUNNERS``: "paddle" (Paddle Inference), "onnxruntime" or
             "openvino". Default: "paddle".
@@ -82,7 +86,7 @@ class Detector:
 
     def __init__(self, model_dir, device="CPU", run_mode="paddle", batch_size=1, trt_min_shape=1,
                  trt_max_shape=1280, trt_opt_shape=640, trt_calib_mode=False, cpu_threads=1, enable_mkldnn=False,
-                 threshold=0.5, output_dir="output", backend="paddle", malloc_tuning="auto", max_side=2048,
+                 threshold=None, output_dir="output", backend="paddle", malloc_tuning="auto", max_side=2048,
                  precision="f32"):
         options = RunnerOptions(str(device).upper(), run_mode, batch_size, cpu_threads, enable_mkldnn, trt_min_shape,
                                 trt_max_shape, trt_opt_shape, trt_calib_mode, precision)
@@ -100,7 +104,8 @@ class Detector:
         self.pipeline = Pipeline(self.cfg["Preprocess"], max_side=max_side)
         self.labels = list(self.cfg["label_list"])
         self.batch_size = options.batch_size
-        self.threshold = float(threshold)
+        self.threshold = float(self.cfg.get("draw_threshold", DEFAULT_DRAW_THRESHOLD) if threshold is None
+                               else threshold)
         self.output_dir = output_dir
         self.backend = backend
         self.runner = create_runner(backend, model_dir, self.cfg, options)

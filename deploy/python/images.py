@@ -107,11 +107,11 @@ def predict_images(detector, files, args):
             continue
         for path, bgr, boxes in zip(names, decoded, detector.predict(decoded)):
             if show_each:
-                _print_boxes(path, boxes, detector.labels, args.threshold)
+                _print_boxes(path, boxes, detector.labels, detector.threshold)
             if args.save_images and not _save_picture(path, bgr, boxes, detector, args, bar):
                 failures += 1
             if args.save_results:
-                records.append(detection_record(path, boxes, detector.labels, args.threshold, bgr.shape))
+                records.append(detection_record(path, boxes, detector.labels, detector.threshold, bgr.shape))
     if bar is not None:
         bar.update(len(files) - bar.n)
         bar.close()
@@ -143,7 +143,7 @@ def _save_picture(path, bgr, boxes, detector, args, bar):
     """Write the visualised image; False (and one error line) when it cannot be written."""
     out = output_path(path, args)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    if cv2.imwrite(out, draw_boxes(bgr, boxes, detector.labels, args.threshold)):
+    if cv2.imwrite(out, draw_boxes(bgr, boxes, detector.labels, detector.threshold)):
         return True
     _report(f"error: {out}: could not write the visualised image", bar)
     return False

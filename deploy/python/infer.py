@@ -89,7 +89,8 @@ def parse_args(argv=None):
     p.add_argument("--video_file", default=None, help="video file; writes an annotated video to --output_dir")
     p.add_argument("--camera_id", type=int, default=-1, help="camera index (-1: none)")
     p.add_argument("--batch_size", type=int, default=1)
-    p.add_argument("--threshold", type=float, default=0.5, help="score threshold of drawn / saved boxes")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="score threshold of drawn / saved boxes (default: infer_cfg.yml's draw_threshold, 0.5)")
     p.add_argument("--output_dir", default="output")
     p.add_argument("--save_images", type=_str2bool, nargs="?", const=True, default=True,
                    help="save visualised images (True/False)")

@@ -39,9 +39,9 @@ def predict_video(detector, args):
     try:
         for frames in _frame_batches(cap, detector.batch_size):
             for frame, boxes in zip(frames, detector.predict(frames)):
-                writer.write(draw_boxes(frame, boxes, detector.labels, args.threshold))
+                writer.write(draw_boxes(frame, boxes, detector.labels, detector.threshold))
                 if args.save_results:
-                    records.append(detection_record(f"{name}#{frame_id}", boxes, detector.labels, args.threshold,
+                    records.append(detection_record(f"{name}#{frame_id}", boxes, detector.labels, detector.threshold,
                                                     frame.shape))
                 frame_id += 1
             bar.update(len(frames))

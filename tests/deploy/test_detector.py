@@ -117,3 +117,22 @@ def test_fixed_shape_model_maps_boxes_back_to_each_original_image(fixed_export, 
         alone = det.predict([bgr])[0]
         same(alone, g, bgr.shape[:2], f"{backend} fixed-shape image {i}: batch vs alone")
     assert sum(len(g) for g in got) > 10
+
+
+def test_drawing_threshold_defaults_to_infer_cfg_draw_threshold(dynamic_export, tmp_path):
+    import shutil
+
+    import yaml
+
+    from deploy.python.infer import Detector
+
+    _, save_dir = dynamic_export
+    model_dir = tmp_path / "model"
+    shutil.copytree(save_dir, model_dir)
+    assert Detector(str(model_dir)).threshold == yaml.safe_load((model_dir / "infer_cfg.yml").read_text())[
+        "draw_threshold"] == 0.5
+    cfg = yaml.safe_load((model_dir / "infer_cfg.yml").read_text())
+    cfg["draw_threshold"] = 0.7
+    (model_dir / "infer_cfg.yml").write_text(yaml.safe_dump(cfg))
+    assert Detector(str(model_dir)).threshold == 0.7
+    assert Detector(str(model_dir), threshold=0.3).threshold == 0.3
