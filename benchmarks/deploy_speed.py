@@ -314,6 +314,7 @@ def main(argv=None):
         print(line)
     shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"rows": rows, "runs": args.runs, "warmup": args.warmup, "threads": args.threads,
                        "weights": weights_note, "load_avg": [load_start, load_end], "cpu": cpu_info(),
