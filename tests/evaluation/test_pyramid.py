@@ -50,6 +50,7 @@ def test_pyramid_detect_passes_filter_and_merge():
 def test_predictor_takes_the_pyramid_from_the_config(monkeypatch):
     class Model:
         post_process = None
+        head = type("Head", (), {"box_coder": None})()
 
         def eval(self):
             pass

@@ -206,12 +206,13 @@ def test_single_scale_equals_plain_eval_forward(model, norm, dygraph_predictor):
 
 
 def test_single_scale_memory_cap(model, norm):
-    pred = WiderFacePredictor(model, *norm, backend="dygraph", max_side=160)
-    rgb = _image(120, 240, seed=2)
+    pred = WiderFacePredictor(model, *norm, backend="dygraph", max_side=320)
+    rgb = _image(240, 480, seed=2)
     got = pred.predict_single_scale(rgb)
-    assert pred.last_scales == [(160 / 240, 1)]
-    np.testing.assert_array_equal(got, _plain_forward(model, rgb, norm, scale=160 / 240))
-    assert got[:, [2]].max() <= 240 and got[:, [3]].max() <= 120  # boxes in original pixels
+    assert pred.last_scales == [(320 / 480, 1)]
+    assert len(got) > 0  # the seeded random model finds something here, so the box check below is not vacuous
+    np.testing.assert_array_equal(got, _plain_forward(model, rgb, norm, scale=320 / 480))
+    assert got[:, [2]].max() <= 480 and got[:, [3]].max() <= 240  # boxes in original pixels
     no_cap = WiderFacePredictor(model, *norm, backend="dygraph", max_side=0)
     no_cap.predict_single_scale(rgb)
     assert no_cap.last_scales == [(1.0, 1)]
