@@ -33,6 +33,10 @@ import cv2
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # deploy/ is not an installed package yet
+
+from deploy.python.memory import process_memory_mb  # noqa: E402
+
 INFER = REPO / "deploy" / "python" / "infer.py"
 GROWTH_LIMIT = 0.10
 START_AFTER = 100
@@ -69,20 +73,6 @@ def export_dynamic(out_dir):
     return export_model(model, cfg, out_dir, fmt="paddle", random_weights=True)
 
 
-def read_status(pid):
-    """(VmRSS, VmHWM) in MiB of a live process, or None once it has exited."""
-    try:
-        with open(f"/proc/{pid}/status", "r", encoding="ascii") as f:
-            text = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    vals = {}
-    for key in ("VmRSS", "VmHWM"):
-        m = re.search(rf"^{key}:\s+(\d+) kB", text, re.M)
-        vals[key] = int(m.group(1)) / 1024.0 if m else float("nan")
-    return vals["VmRSS"], vals["VmHWM"]
-
-
 def soak(model_dir, image_dir, out_dir, batch_size, threads, total, interval=0.2, extra_args=()):
     """Run the predictor CLI once; returns the RSS report (MiB) and the exit code."""
     cmd = [sys.executable, str(INFER), "--model_dir", model_dir, "--image_dir", image_dir, "--batch_size",
@@ -110,7 +100,7 @@ def soak(model_dir, image_dir, out_dir, batch_size, threads, total, interval=0.2
     samples = []  # (seconds, images done, rss, hwm)
     start = None
     while proc.poll() is None:
-        status = read_status(proc.pid)
+        status = process_memory_mb(proc.pid)
         if status is not None and np.isfinite(status[0]) and np.isfinite(status[1]):  # not yet a zombie
             samples.append((time.perf_counter() - t0, progress["n"], status[0], status[1]))
             if start is None and progress["n"] >= START_AFTER:

@@ -57,6 +57,7 @@ from machine import cpu_info, cpu_line  # noqa: E402
 from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready  # noqa: E402
 from peers import PEERS, PeerError, shared_dir  # noqa: E402
 
+from deploy.python.memory import peak_rss_mb  # noqa: E402
 from eval_tools import SETTINGS  # noqa: E402
 from ppdet_face.pretrained import BUNDLED_MODELS, bundled_model  # noqa: E402
 
@@ -298,19 +299,6 @@ def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None, mode
     return _timing(row, run.seconds, [im.key for im in images], crowded)
 
 
-def peak_rss_mib(status="/proc/self/status"):
-    """This process's peak RSS in MiB: ``VmHWM`` (reset by ``exec``, unlike ``ru_maxrss``, which a child
-    started with fork + exec inherits from its parent), else ``ru_maxrss``."""
-    if os.path.isfile(status):
-        with open(status, encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def _child(args):
     """One row in this process: write its prediction folder and its result JSON (``--_result``)."""
     dataset_dir = Path(args.shared) / DATASET
@@ -331,7 +319,7 @@ def _child(args):
         row = run_deploy_row(args._row, save_dir, images, pred_dir, args.threads, crowded)
     else:
         row = run_peer_row(args._row, images, pred_dir, args.threads, Path(args.shared) / "peers", crowded)
-    row["peak_rss_mib"] = peak_rss_mib()
+    row["peak_rss_mib"] = peak_rss_mb()
     Path(args._result).write_text(json.dumps(row, indent=1), encoding="utf-8")
 
 

@@ -5,7 +5,7 @@ Everything here is a no-op off Linux/glibc.
 import os
 import sys
 
-__all__ = ["HeapGuard", "keep_freed_memory_in_heap", "peak_rss_mb"]
+__all__ = ["HeapGuard", "keep_freed_memory_in_heap", "peak_rss_mb", "process_memory_mb"]
 
 #: glibc ``mallopt`` parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
@@ -106,8 +106,35 @@ class HeapGuard:
             self.trims += 1
 
 
-def peak_rss_mb():
-    """Peak resident memory of this process (MiB), or NaN where it cannot be read."""
+def process_memory_mb(pid="self", proc="/proc"):
+    """Resident memory of a process from ``<proc>/<pid>/status``, in MiB.
+
+    Args:
+        pid (int|str): the process. Default: "self".
+        proc (str): the proc file system. Default: "/proc".
+
+    Returns:
+        tuple|None: ``(VmRSS, VmHWM)`` (current and peak; NaN for a field the file lacks), or None when the
+        process has exited or there is no such file (not Linux).
+    """
+    try:
+        with open(os.path.join(proc, str(pid), "status"), encoding="ascii") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    values = []
+    for key in ("VmRSS", "VmHWM"):
+        parts = fields.get(key, "").split()
+        values.append(int(parts[0]) / 1024.0 if parts else float("nan"))
+    return tuple(values)
+
+
+def peak_rss_mb(proc="/proc"):
+    """Peak resident memory of this process (MiB): ``VmHWM`` (reset by ``exec``, unlike ``ru_maxrss``, which a
+    child started with fork + exec inherits from its parent), else ``ru_maxrss``, else NaN."""
+    memory = process_memory_mb("self", proc)
+    if memory is not None and memory[1] == memory[1]:  # not NaN
+        return memory[1]
     try:
         import resource
 

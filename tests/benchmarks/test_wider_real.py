@@ -59,10 +59,16 @@ def test_format_table_marks_skipped_and_missing_values():
 
 
 def test_peak_rss_reads_vmhwm(tmp_path):
-    status = tmp_path / "status"
-    status.write_text("Name:\tpython\nVmPeak:\t 9000 kB\nVmHWM:\t    2048 kB\nVmRSS:\t 1024 kB\n")
-    assert bench.peak_rss_mib(str(status)) == 2.0
-    assert bench.peak_rss_mib(str(tmp_path / "none")) > 10  # ru_maxrss of this process
+    from deploy.python.memory import peak_rss_mb, process_memory_mb
+
+    (tmp_path / "self").mkdir()
+    (tmp_path / "self" / "status").write_text("Name:\tpython\nVmPeak:\t 9000 kB\nVmHWM:\t    2048 kB\n"
+                                              "VmRSS:\t 1024 kB\n")
+    assert process_memory_mb("self", str(tmp_path)) == (1.0, 2.0)
+    assert peak_rss_mb(str(tmp_path)) == 2.0
+    assert process_memory_mb(123, str(tmp_path)) is None  # an exited process
+    assert peak_rss_mb(str(tmp_path / "none")) > 10  # ru_maxrss of this process
+    assert peak_rss_mb() > 10
 
 
 def test_deploy_rows_run_our_export_through_deploy(shared, tmp_path):
