@@ -14,7 +14,7 @@ $(STAMP): requirements.txt pyproject.toml setup.py tools/install_paddledet.py ev
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt
-	$(PY) tools/install_paddledet.py --wheel-dir .wheels
+	$(PY) tools/install_paddledet.py --wheel_dir .wheels
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	$(PIP) check
 	touch $@

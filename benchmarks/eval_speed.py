@@ -9,14 +9,13 @@ the time to read the files, the time to evaluate, and the numpy / Cython ratio.
 Usage::
 
     python benchmarks/eval_speed.py [--gt ../shared/data/wider_face_eval_gt] [--seed 0]
-        [--max-per-image 750] [--repeat 3] [--pred-dir DIR]
+        [--max_per_image 750] [--repeat 3] [--pred_dir DIR]
 
 The ground truth defaults to ``$PPDET_FACE_SHARED/data/wider_face_eval_gt``
 (``PPDET_FACE_SHARED`` defaults to ``<repo>/../shared``).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from eval_tools import (  # noqa: E402
     load_ground_truth,
     write_predictions,
 )
+from eval_tools.cli_flags import FlagParser  # noqa: E402
 
 
 def default_gt() -> Path:
@@ -46,13 +46,13 @@ def default_gt() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return the exit status."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = FlagParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--gt", default=str(default_gt()), help="official .mat ground-truth folder")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-per-image", type=int, default=750)
-    p.add_argument("--min-fp", type=int, default=100, help="minimum false positives per image")
+    p.add_argument("--max_per_image", type=int, default=750)
+    p.add_argument("--min_fp", type=int, default=100, help="minimum false positives per image")
     p.add_argument("--repeat", type=int, default=1, help="runs per backend (best time is kept)")
-    p.add_argument("--pred-dir", default=None, help="keep the predictions here (default: temp)")
+    p.add_argument("--pred_dir", default=None, help="keep the predictions here (default: temp)")
     args = p.parse_args(argv)
 
     try:

@@ -33,7 +33,7 @@ kernels as the stock path: the boxes are then bit-identical (and the speed-up sm
 
 Usage::
 
-    python benchmarks/ms_eval_speed.py [--weights W] [--num-images N] [--backend auto|inference|dygraph]
+    python benchmarks/ms_eval_speed.py [--weights W] [--num_images N] [--backend auto|inference|dygraph]
         [--threads T] [--data ../shared/data/wider_face_val_subset]
         [-c configs/face_detection/blazeface_fpn_ssh_1000e.yml]
 
@@ -42,7 +42,6 @@ defaults to ``<repo>/../shared``).
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -51,6 +50,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from eval_tools.cli_flags import FlagParser  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -111,11 +112,11 @@ def _match_share(ref, got, iou=0.99):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = FlagParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-c", "--config", default=str(REPO / "configs/face_detection/blazeface_fpn_ssh_1000e.yml"))
     p.add_argument("--weights", default=None, help=".pdparams (default: random init, paddle.seed(0))")
     p.add_argument("--data", default=str(default_data()), help="WIDER-layout folder with ground truth")
-    p.add_argument("--num-images", type=int, default=0, help="first N images of the ground truth (0: all)")
+    p.add_argument("--num_images", type=int, default=0, help="first N images of the ground truth (0: all)")
     p.add_argument("--backend", default="auto", choices=["auto", "inference", "dygraph"])
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads of our inference backend (default: config cpu_threads, else all cores)")

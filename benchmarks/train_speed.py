@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Training speed on CPU: ppdet_face's BlazeFace-FPN-SSH vs PaddleDetection's stock BlazeFace.
 
-Prints one table (images/s at ``--size`` x ``--size``, batch ``--batch-size``) for:
+Prints one table (images/s at ``--size`` x ``--size``, batch ``--batch_size``) for:
 
 * ``stock ppdet``: ppdet's ``BlazeFace`` + ``BlazeNet`` + ``BlazeNeck`` + ``FaceHead`` +
   ``SSDLoss`` + ``AnchorGeneratorSSD`` from the upstream config. Its ``SSDLoss`` crashes on
@@ -22,8 +22,8 @@ runs in its own subprocess (fresh allocator state, no monkeypatch leaks between 
 
 Usage::
 
-    python benchmarks/train_speed.py [--steps 5] [--warmup 2] [--batch-size 8] [--size 640]
-        [--no-dp] [--rows stock,ours_paddle_dw,ours,ours_malloc,ours_dp] [--rounds 1]
+    python benchmarks/train_speed.py [--steps 5] [--warmup 2] [--batch_size 8] [--size 640]
+        [--no_dp] [--rows stock,ours_paddle_dw,ours,ours_malloc,ours_dp] [--rounds 1]
 
 The machine's load average is printed with the table: on a shared 2-core machine other
 processes distort the numbers, so compare rows of one run only (``--rounds 3`` interleaves the
@@ -41,6 +41,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from eval_tools.cli_flags import FlagParser  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # devtools/ (not installed)
@@ -223,7 +225,7 @@ def run_training(row, args):
 
 
 def run_loss_timing(args, repeat=20):
-    """Time target assignment + mining alone (no backbone), ours vs stock, at --batch-size."""
+    """Time target assignment + mining alone (no backbone), ours vs stock, at --batch_size."""
     import paddle
 
     import ppdet_face  # noqa: F401
@@ -292,8 +294,8 @@ def worker_main(args):
 # ----------------------------------------------------------------------------- driver side
 def _spawn(kind, args, tmp, timeout):
     result_file = Path(tmp) / f"{kind}.json"
-    common = ["--worker", kind, "--result-file", str(result_file), "--steps", str(args.steps), "--warmup",
-              str(args.warmup), "--batch-size", str(args.batch_size), "--size", str(args.size), "--seed",
+    common = ["--worker", kind, "--result_file", str(result_file), "--steps", str(args.steps), "--warmup",
+              str(args.warmup), "--batch_size", str(args.batch_size), "--size", str(args.size), "--seed",
               str(args.seed)]
     env = dict(os.environ)
     if not env.get("CUDA_VISIBLE_DEVICES", "x").strip():
@@ -325,23 +327,23 @@ def _spawn(kind, args, tmp, timeout):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = FlagParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=5, help="timed steps per row")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per row")
-    p.add_argument("--batch-size", type=int, default=8, help="images per step (per process for DP)")
+    p.add_argument("--batch_size", type=int, default=8, help="images per step (per process for DP)")
     p.add_argument("--size", type=int, default=640, help="square input size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated subset of {','.join(ROWS)}")
-    p.add_argument("--no-dp", action="store_true", help="skip the 2-process data-parallel row")
+    p.add_argument("--no_dp", action="store_true", help="skip the 2-process data-parallel row")
     p.add_argument("--rounds", type=int, default=1,
                    help="run all rows this many times, round-robin, and keep each row's fastest run "
                         "(use 2-3 on a machine shared with other jobs)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per row")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--result-file", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--result_file", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.steps < 1 or args.warmup < 0 or args.batch_size < 1 or args.size < 32 or args.size % 16 or args.rounds < 1:
-        p.error("need --steps >= 1, --warmup >= 0, --batch-size >= 1, --rounds >= 1 and --size a multiple of 16"
+        p.error("need --steps >= 1, --warmup >= 0, --batch_size >= 1, --rounds >= 1 and --size a multiple of 16"
                 " (>= 32)")
     if args.worker:
         worker_main(args)

@@ -8,7 +8,7 @@ ground truth (``wider_face_val_bbx_gt.txt`` + ``difficulty_easy_medium_hard.txt`
 
 Usage::
 
-    python benchmarks/yunet_wider_subset.py [--out output/yunet_pred] [--score-threshold 0.02]
+    python benchmarks/yunet_wider_subset.py [--out output/yunet_pred] [--score_threshold 0.02]
         [--json output/yunet_subset.json] [--plot output/yunet_subset_pr.png]
 
 Shared material: ``$PPDET_FACE_SHARED`` (default ``<repo>/../shared``). Nine images with 20 / 60 /
@@ -17,7 +17,6 @@ script checks that the pipeline works on real detections.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from peers import PeerError, YuNet, shared_dir  # noqa: E402
 
 from eval_tools import SETTINGS, WiderFormatError, evaluate_widerface, load_ground_truth  # noqa: E402
 from eval_tools.boxes import corners_to_wider  # noqa: E402
+from eval_tools.cli_flags import FlagParser  # noqa: E402
 from eval_tools.wider_format import pred_file_path, write_pred_file  # noqa: E402
 
 
@@ -37,15 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     """Detect, write, evaluate; return the exit status."""
     shared = shared_dir()
     subset = shared / "data" / "wider_face_val_subset"
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = FlagParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--subset", default=str(subset), help="WIDER val subset folder")
     p.add_argument("--model", default=str(shared / "peers" / "yunet" /
                                           "face_detection_yunet_2026may.onnx"))
     p.add_argument("--out", default=str(REPO / "output" / "yunet_pred"),
                    help="prediction folder to write")
-    p.add_argument("--score-threshold", type=float, default=0.02)
-    p.add_argument("--nms-threshold", type=float, default=0.3)
-    p.add_argument("--top-k", type=int, default=5000)
+    p.add_argument("--score_threshold", type=float, default=0.02)
+    p.add_argument("--nms_threshold", type=float, default=0.3)
+    p.add_argument("--top_k", type=int, default=5000)
     p.add_argument("--backend", default="auto", choices=("auto", "cython", "numpy"))
     p.add_argument("--json", default=None, help="also write the evaluation JSON here")
     p.add_argument("--plot", default=None, help="also write the PR curves PNG here")

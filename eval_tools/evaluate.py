@@ -21,6 +21,7 @@ from pathlib import Path
 
 from eval_tools import plot_pr_curves  # lazy: imports matplotlib only when called
 from eval_tools.box_overlaps import BACKENDS, get_backend
+from eval_tools.cli_flags import FlagParser
 from eval_tools.cli_output import write_outputs
 from eval_tools.wider_format import WiderFormatError
 from eval_tools.widerface import evaluate, load_ground_truth
@@ -28,7 +29,7 @@ from eval_tools.widerface import evaluate, load_ground_truth
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
-    p = argparse.ArgumentParser(
+    p = FlagParser(
         prog="evaluate.py",
         description="WIDER FACE val AP (easy/medium/hard) with the official protocol.")
     p.add_argument("-p", "--pred", required=True, help="prediction folder (<event>/<name>.txt)")
@@ -41,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", default=None, help="write the three PR curves as a PNG")
     p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="IoU kernel: auto (Cython when built), cython or numpy")
-    p.add_argument("--iou-thresh", type=float, default=0.5, help="IoU for a match (official 0.5)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    p.add_argument("--iou_thresh", type=float, default=0.5, help="IoU for a match (official 0.5)")
+    p.add_argument("--no_progress", action="store_true", help="hide the progress bars")
     return p
 
 
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.pred).is_dir():
         parser.error(f"prediction folder not found: {args.pred}")
     if not 0.0 < args.iou_thresh <= 1.0:
-        parser.error(f"--iou-thresh must be in (0, 1], got {args.iou_thresh}")
+        parser.error(f"--iou_thresh must be in (0, 1], got {args.iou_thresh}")
     try:
         backend = get_backend(args.backend)
     except ImportError as exc:

@@ -86,9 +86,9 @@ def main():
     wanted = "num_train=400 num_val=60 seed=0 image_size=256,384"
     have = open(marker).read() if os.path.isfile(marker) else ""
     if args.fresh or wanted not in have:
-        run("data", [py, "tools/make_synthetic_wider.py", "--out", data, "--num-train", "400", "--num-val", "60",
-                     "--min-size", "256", "--max-size", "384", "--seed", "0",
-                     "--preview", os.path.join(out, "data_preview.png"), "--no-progress"],
+        run("data", [py, "tools/make_synthetic_wider.py", "--out", data, "--num_train", "400", "--num_val", "60",
+                     "--min_size", "256", "--max_size", "384", "--seed", "0",
+                     "--preview", os.path.join(out, "data_preview.png"), "--no_progress"],
             os.path.join(out, "data.log"))
         artefacts.append(("synthetic WIDER-layout data", data))
         artefacts.append(("data preview", os.path.join(out, "data_preview.png")))

@@ -86,7 +86,9 @@ def repack(src, dst_dir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--wheel-dir", default=".wheels", help="where the repacked wheel goes. Default: .wheels")
+    # --wheel-dir: the old spelling, accepted for one release (this script runs before eval_tools' FlagParser exists)
+    parser.add_argument("--wheel_dir", "--wheel-dir", default=".wheels",
+                        help="where the repacked wheel goes. Default: .wheels")
     args = parser.parse_args()
     pip = [sys.executable, "-m", "pip"]
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,17 +1,18 @@
 #!/usr/bin/env python
 """Write a synthetic face dataset in the official WIDER FACE layout.
 
-    python tools/make_synthetic_wider.py --out dataset/synthetic --num-train 300 --num-val 60 --seed 0
+    python tools/make_synthetic_wider.py --out dataset/synthetic --num_train 300 --num_val 60 --seed 0
 
 The result can be used wherever WIDER FACE is expected (``dataset_dir: dataset/synthetic``).
 See ``ppdet_face/data/synthetic/`` for what is drawn and how difficulty is defined.
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import sys
 from pathlib import Path
+
+from eval_tools.cli_flags import FlagParser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,19 +36,19 @@ def _load_generator():
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = FlagParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="dataset/synthetic", help="output root (default: %(default)s)")
-    p.add_argument("--num-train", type=int, default=300, help="train images (default: %(default)s)")
-    p.add_argument("--num-val", type=int, default=60, help="val images (default: %(default)s)")
+    p.add_argument("--num_train", type=int, default=300, help="train images (default: %(default)s)")
+    p.add_argument("--num_val", type=int, default=60, help="val images (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default: %(default)s)")
-    p.add_argument("--min-size", type=int, default=320, help="min image side px (default: %(default)s)")
-    p.add_argument("--max-size", type=int, default=640, help="max image side px (default: %(default)s)")
+    p.add_argument("--min_size", type=int, default=320, help="min image side px (default: %(default)s)")
+    p.add_argument("--max_size", type=int, default=640, help="max image side px (default: %(default)s)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
     p.add_argument("--preview", default=None, metavar="PNG",
                    help="also write a contact sheet of val images with GT boxes to this PNG")
     p.add_argument("--overwrite", action="store_true",
                    help="allow writing into a directory holding a non-synthetic WIDER layout")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no_progress", action="store_true", help="hide the progress bar")
     args = p.parse_args(argv)
 
     syn = _load_generator()

@@ -281,8 +281,8 @@ def test_module_does_not_import_paddle():
 def test_cli(tmp_path):
     out = tmp_path / "cli"
     res = subprocess.run(
-        [sys.executable, str(CLI), "--out", str(out), "--num-train", "3", "--num-val", "4",
-         "--seed", "5", "--no-progress", "--preview", str(tmp_path / "p.png")],
+        [sys.executable, str(CLI), "--out", str(out), "--num_train", "3", "--num_val", "4",
+         "--seed", "5", "--no_progress", "--preview", str(tmp_path / "p.png")],
         capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "train:" in res.stdout and "val  :" in res.stdout and str(out.resolve()) in res.stdout

@@ -119,7 +119,7 @@ def test_cli_table_json_plot(wider_subset_dir, tmp_path, capsys):
     pred_dir = _subset_predictions(load_ground_truth(gt_txt), tmp_path)
     out_json, out_png = tmp_path / "r" / "res.json", tmp_path / "r" / "pr.png"
     assert cli_main(["-p", str(pred_dir), "-g", str(gt_txt), "--json", str(out_json),
-                     "--plot", str(out_png), "--backend", "numpy", "--no-progress"]) == 0
+                     "--plot", str(out_png), "--backend", "numpy", "--no_progress"]) == 0
     captured = capsys.readouterr()
     for label in ("Easy", "Medium", "Hard"):
         assert f"{label}" in captured.out
@@ -153,7 +153,7 @@ def test_cli_bad_prediction_file_message(wider_subset_dir, tmp_path):
     bad.parent.mkdir(parents=True)
     bad.write_text("0_Parade_marchingband_1_20.jpg\nmany\n")
     with pytest.raises(SystemExit) as info:
-        cli_main(["-p", str(tmp_path / "pred"), "-g", str(gt_txt), "--no-progress"])
+        cli_main(["-p", str(tmp_path / "pred"), "-g", str(gt_txt), "--no_progress"])
     assert "expected the box count" in str(info.value.code)
     assert str(bad) in str(info.value.code)
 
@@ -162,7 +162,7 @@ def test_cli_runs_as_script(wider_subset_dir, tmp_path):
     gt_txt = wider_subset_dir / "wider_face_split" / "wider_face_val_bbx_gt.txt"
     pred_dir = _subset_predictions(load_ground_truth(gt_txt), tmp_path)
     proc = subprocess.run([sys.executable, str(REPO / "eval_tools" / "evaluate.py"), "-p",
-                           str(pred_dir), "-g", str(gt_txt), "--no-progress"],
+                           str(pred_dir), "-g", str(gt_txt), "--no_progress"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Hard   Val AP:" in proc.stdout
