@@ -61,15 +61,13 @@ def make_images(folder, num, min_size, max_size, seed=0):
 
 def export_dynamic(out_dir):
     """Our model, dynamic H x W, seeded random weights (speed and memory only)."""
-    sys.path.insert(0, str(REPO))
-    from ppdet.core.workspace import create
-
     from ppdet_face.engine import load_config
-    from ppdet_face.export import export_model, init_random_weights
+    from ppdet_face.engine.weights import build_model
+    from ppdet_face.export import export_model
 
     cfg = load_config(str(REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
-    model = create(cfg.architecture)
-    init_random_weights(model, seed=0)
+    cfg["weights"] = None
+    model, _ = build_model(cfg, allow_random_weights=True)
     return export_model(model, cfg, out_dir, fmt="paddle", random_weights=True)
 
 

@@ -36,14 +36,13 @@ SIZE = 640
 
 def export(config, out_dir):
     """Seeded random weights, fixed 640 x 640 export; returns ``(export dir, trainable parameters)``."""
-    from ppdet.core.workspace import create
-
     from ppdet_face.engine import load_config
-    from ppdet_face.export import export_model, init_random_weights
+    from ppdet_face.engine.weights import build_model
+    from ppdet_face.export import export_model
 
     cfg = load_config(str(REPO / "configs" / "face_detection" / config))
-    model = create(cfg.architecture)
-    init_random_weights(model, seed=0)
+    cfg["weights"] = None
+    model, _ = build_model(cfg, allow_random_weights=True)
     params = sum(int(np.prod(p.shape)) for p in model.parameters() if p.trainable)
     return export_model(model, cfg, out_dir, fmt="onnx", fixed_shape=SIZE, random_weights=True), params
 

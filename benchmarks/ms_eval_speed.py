@@ -24,8 +24,9 @@ the boxes are identical (else the share of stock boxes that ours reproduces at I
 the easy / medium / hard AP of both on the subset's ground truth (eval_tools, official protocol;
 both converted with the same ``width = x2 - x1`` convention) and the difference.
 
-Weights: ``--weights`` (a ``.pdparams``); without it the model is randomly initialised with
-``paddle.seed(0)``: timings and the box comparison are real, the AP is meaningless (about 0).
+Weights: ``--weights`` (``.pdparams`` or ``.safetensors``, read by the safe loader of
+``ppdet_face.engine.weights``); without it seeded, calibrated random weights (seed 0): timings and the box
+comparison are real, the AP is meaningless (about 0).
 With the default ``auto`` backend ours runs the network through Paddle Inference + oneDNN, whose
 rounding differs from the dygraph kernels (~1e-6 relative); with random weights many scores nearly
 tie, so some boxes come out of NMS differently. ``--backend dygraph`` runs our recipe on the same
@@ -114,7 +115,7 @@ def _match_share(ref, got, iou=0.99):
 def main(argv: list[str] | None = None) -> int:
     p = FlagParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-c", "--config", default=str(REPO / "configs/face_detection/blazeface_fpn_ssh_1000e.yml"))
-    p.add_argument("--weights", default=None, help=".pdparams (default: random init, paddle.seed(0))")
+    p.add_argument("--weights", default=None, help=".pdparams / .safetensors (default: seeded random weights)")
     p.add_argument("--data", default=str(default_data()), help="WIDER-layout folder with ground truth")
     p.add_argument("--num_images", type=int, default=0, help="first N images of the ground truth (0: all)")
     p.add_argument("--backend", default="auto", choices=["auto", "inference", "dygraph"])
@@ -129,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import cv2
     import paddle
-    from ppdet.core.workspace import create
     from ppdet.metrics import widerface_utils as wu
 
     from eval_tools import SETTINGS, evaluate_widerface, load_ground_truth
@@ -149,17 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     keys = {im.key for im in images}
     gt.images = [g for g in gt.images if g.key in keys]
 
-    if args.weights:
-        from ppdet.utils.checkpoint import load_weight
+    from ppdet_face.engine.weights import build_model
 
-        model = create(cfg.architecture)
-        load_weight(model, args.weights)
-        weights_note = args.weights
-    else:
-        paddle.seed(0)
-        model = create(cfg.architecture)
-        weights_note = "random init (paddle.seed(0)): AP is meaningless, timings and box agreement are real"
-    model.eval()
+    cfg["weights"] = args.weights or None  # the safe loader: no pickle is unpickled beyond plain arrays
+    model, random_note = build_model(cfg, allow_random_weights=not args.weights)
+    weights_note = args.weights if random_note is None else \
+        "seeded random weights (seed 0): AP is meaningless, timings and box agreement are real"
     mean, std, is_scale = normalization(cfg, "EvalReader")
     captured, stock_passes = _patch_stock(wu, mean, std, is_scale)
 

@@ -46,22 +46,19 @@ def parse_args(argv=None):
 
 def reference_model(args):
     """The dygraph detector whose export --model_dir is."""
-    from ppdet.core.workspace import create
-
     from ppdet_face.engine import load_config
-    from ppdet_face.engine.weights import WeightsError, load_weights
-    from ppdet_face.export import InferenceDetector, init_random_weights
+    from ppdet_face.engine.weights import WeightsError, build_model
+    from ppdet_face.export import InferenceDetector
 
     cfg = load_config(args.config, args.opt)
-    model = create(cfg.architecture)
-    if args.random_seed is not None:
-        init_random_weights(model, seed=args.random_seed, face_logit_bias=-8.0)
-    else:
-        try:
-            load_weights(model, cfg.get("weights"))
-        except WeightsError as exc:
-            sys.exit(f"error: {exc} (pass -o weights=<path>, or --random_seed for a seeded random export)")
-    model.eval()
+    random = args.random_seed is not None
+    if random:
+        cfg["weights"] = None
+    try:
+        model, _ = build_model(cfg, allow_random_weights=random, seed=args.random_seed or 0,
+                               random_flag="--random_seed N for a seeded random export")
+    except WeightsError as exc:
+        sys.exit(f"error: {exc}")
     return InferenceDetector(model)
 
 

@@ -35,27 +35,14 @@ def export_ours(config, weights, out_dir, fixed_shape=None, random_if_missing=Fa
     Raises:
         ppdet_face.engine.weights.WeightsNotFoundError: ``weights`` not found and not ``random_if_missing``.
     """
-    import paddle  # noqa: F401
-    from ppdet.core.workspace import create
-
     from ppdet_face.engine import load_config
-    from ppdet_face.engine.weights import WeightsNotFoundError, load_weights, resolve_weights
-    from ppdet_face.export import export_model, init_random_weights
+    from ppdet_face.engine.weights import build_model
+    from ppdet_face.export import export_model
 
     cfg = load_config(str(config))
-    model = create(cfg.architecture)
-    weights_file = None
-    if weights is not None:
-        try:
-            weights_file = resolve_weights(str(weights))
-        except WeightsNotFoundError:
-            if not random_if_missing:
-                raise
-    random = weights_file is None
-    if random:
-        init_random_weights(model, seed=0)
-    else:
-        load_weights(model, weights_file)
+    cfg["weights"] = None if weights is None else str(weights)
+    model, random_note = build_model(cfg, allow_random_weights=weights is None or random_if_missing)
+    random = random_note is not None
     if score_threshold is not None:
         model.post_process.score_threshold = float(score_threshold)
     save_dir = export_model(model, cfg, str(out_dir), fmt="onnx", fixed_shape=fixed_shape, random_weights=random)

@@ -233,28 +233,16 @@ def build_ours(config, weights, opts=(), threads=2, backend="auto"):
         BenchmarkError: a config, weights or backend problem (one line).
     """
     from ppdet_face.engine import ConfigError, load_config, setup_device
-    from ppdet_face.engine.weights import WeightsError, load_weights, resolve_weights
+    from ppdet_face.engine.weights import WeightsError, build_model
     from ppdet_face.evaluation import WiderFacePredictor
 
     try:
         cfg = load_config(str(config), list(opts))
         setup_device(cfg)
-        weights_file = resolve_weights(str(weights)) if weights is not None else None
+        cfg["weights"] = None if weights is None else str(weights)
+        model, _ = build_model(cfg, allow_random_weights=weights is None)
     except (ConfigError, WeightsError, ValueError) as exc:
         raise BenchmarkError(str(exc)) from None
-    from ppdet.core.workspace import create
-
-    model = create(cfg.architecture)
-    if weights_file is None:
-        from ppdet_face.export import init_random_weights
-
-        init_random_weights(model, seed=0)
-    else:
-        try:
-            load_weights(model, weights_file)
-        except WeightsError as exc:
-            raise BenchmarkError(str(exc)) from None
-    model.eval()
     try:
         return WiderFacePredictor.from_config(cfg, model, backend=backend, num_threads=threads)
     except (ValueError, RuntimeError) as exc:

@@ -459,7 +459,7 @@ def convert_to_safetensors(src, dst, trust=False):
     return len(state)
 
 
-def build_model(cfg, allow_random_weights=False, seed=0):
+def build_model(cfg, allow_random_weights=False, seed=0, random_flag="--allow_random_weights"):
     """The config's architecture in eval mode with its ``weights`` loaded (strictly).
 
     Args:
@@ -467,6 +467,8 @@ def build_model(cfg, allow_random_weights=False, seed=0):
         allow_random_weights (bool): without weights, use seeded random calibrated weights
             (:func:`ppdet_face.export.init_random_weights`; for tests and speed measurements). Default: False.
         seed (int): seed of the random weights. Default: 0.
+        random_flag (str): the calling tool's option for random weights, named in the missing-weights
+            error. Default: "--allow_random_weights".
 
     Returns:
         tuple: ``(model, random_note)``: ``random_note`` is None, or the one-line warning to show when
@@ -487,8 +489,7 @@ def build_model(cfg, allow_random_weights=False, seed=0):
         return model, None
     except WeightsNotFoundError as exc:
         if not allow_random_weights:
-            raise WeightsNotFoundError(f"{exc} (pass -o weights=<path/model_final>, or --allow_random_weights)") \
-                from None
+            raise WeightsNotFoundError(f"{exc} (pass -o weights=<path/model_final>, or {random_flag})") from None
         init_random_weights(model, seed=seed)
         return model, (f"{exc}: SEEDED RANDOM weights (seed {seed}) -- for tests and speed measurements only, "
                        "the detections mean nothing")
