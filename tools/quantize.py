@@ -42,7 +42,7 @@ def parse_args(argv=None):
     parser.add_argument("--calib_dir", default=None, help="calibration images, searched recursively "
                         "(default: the shared WIDER_train/images)")
     parser.add_argument("--num_images", type=int, default=300, help="calibration images (a seeded sample)")
-    parser.add_argument("--max_side", type=int, default=2048,
+    parser.add_argument("--max_side", type=int, default=load_deploy_preprocess().DEFAULT_MAX_SIDE,
                         help="dynamic-shape exports: longer image side cap, as deploy's --max_side (0: none)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image sample")
     return parser.parse_args(argv)

@@ -8,12 +8,12 @@ import yaml
 
 if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
     from memory import HeapGuard, keep_freed_memory_in_heap  # noqa: E402
-    from preprocess import DeployError, Pipeline, decode_image, pad_batch, pad_pixels  # noqa: E402
+    from preprocess import DEFAULT_MAX_SIDE, DeployError, Pipeline, decode_image, pad_batch, pad_pixels  # noqa: E402
     from runners import RunnerOptions, check_options, create_runner  # noqa: E402
     from timing import StageTimer  # noqa: E402
 else:
     from .memory import HeapGuard, keep_freed_memory_in_heap
-    from .preprocess import DeployError, Pipeline, decode_image, pad_batch, pad_pixels
+    from .preprocess import DEFAULT_MAX_SIDE, DeployError, Pipeline, decode_image, pad_batch, pad_pixels
     from .runners import RunnerOptions, check_options, create_runner
     from .timing import StageTimer
 
@@ -78,7 +78,7 @@ class Detector:
             setting fragments the heap; :class:`memory.HeapGuard` (always on, CPU) trims it back.
             Default: "auto".
         max_side (int): dynamic-shape exports: images whose longer side exceeds it are scaled
-            down to it first (boxes still in original pixels); 0: no cap. Default: 2048.
+            down to it first (boxes still in original pixels); 0: no cap. Default: ``DEFAULT_MAX_SIDE`` (2048).
 
     Raises:
         DeployError: an unsupported option, or a model folder the backend cannot load.
@@ -86,7 +86,7 @@ class Detector:
 
     def __init__(self, model_dir, device="CPU", run_mode="paddle", batch_size=1, trt_min_shape=1,
                  trt_max_shape=1280, trt_opt_shape=640, trt_calib_mode=False, cpu_threads=1, enable_mkldnn=False,
-                 threshold=None, output_dir="output", backend="paddle", malloc_tuning="auto", max_side=2048,
+                 threshold=None, output_dir="output", backend="paddle", malloc_tuning="auto", max_side=DEFAULT_MAX_SIDE,
                  precision="f32"):
         options = RunnerOptions(str(device).upper(), run_mode, batch_size, cpu_threads, enable_mkldnn, trt_min_shape,
                                 trt_max_shape, trt_opt_shape, trt_calib_mode, precision)

@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, 
     from detector import Detector, load_infer_cfg  # noqa: E402
     from images import collect_images, list_image_files, predict_images  # noqa: E402
     from memory import keep_freed_memory_in_heap  # noqa: E402
-    from preprocess import DeployError  # noqa: E402
+    from preprocess import DEFAULT_MAX_SIDE, DeployError  # noqa: E402
     from runners import BACKENDS, PRECISIONS, RUN_MODES  # noqa: E402
     from timing import StageTimer  # noqa: E402
     from video import predict_video  # noqa: E402
@@ -45,7 +45,7 @@ else:
     from .detector import Detector, load_infer_cfg
     from .images import collect_images, list_image_files, predict_images
     from .memory import keep_freed_memory_in_heap
-    from .preprocess import DeployError
+    from .preprocess import DEFAULT_MAX_SIDE, DeployError
     from .runners import BACKENDS, PRECISIONS, RUN_MODES
     from .timing import StageTimer
     from .video import predict_video
@@ -106,7 +106,7 @@ def parse_args(argv=None):
     p.add_argument("--cpu_threads", type=int, default=1)
     p.add_argument("--malloc_tuning", type=_auto_or_bool, default="auto",
                    help="keep freed memory mapped (no page faults per run): auto (fixed-shape exports) | True | False")
-    p.add_argument("--max_side", type=int, default=2048,
+    p.add_argument("--max_side", type=int, default=DEFAULT_MAX_SIDE,
                    help="dynamic-shape models: scale images whose longer side is larger down to it first "
                         "(boxes stay in original pixels; 8000x8000 at full size needs ~7 GB); 0: no cap")
     p.add_argument("--trt_min_shape", type=int, default=1)

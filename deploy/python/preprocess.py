@@ -10,8 +10,12 @@ import os
 import cv2
 import numpy as np
 
-__all__ = ["DeployError", "decode_image", "Resize", "NormalizeImage", "Permute", "PadStride", "Pipeline",
-           "pad_batch", "pad_pixels"]
+__all__ = ["DEFAULT_MAX_SIDE", "DeployError", "decode_image", "Resize", "NormalizeImage", "Permute", "PadStride",
+           "Pipeline", "pad_batch", "pad_pixels"]
+
+#: Default cap on the longer image side of dynamic-shape exports (pixels; 0: none). The evaluation's
+#: ``eval_max_side`` (ppdet_face/config_keys.py) has the same default; tests/deploy/test_preprocess.py checks it.
+DEFAULT_MAX_SIDE = 2048
 
 _INTERP = {0: cv2.INTER_NEAREST, 1: cv2.INTER_LINEAR, 2: cv2.INTER_CUBIC, 3: cv2.INTER_AREA, 4: cv2.INTER_LANCZOS4}
 
@@ -158,14 +162,14 @@ class Pipeline:
             their own size), an image whose longer side exceeds it is first scaled down to it,
             keeping the aspect ratio (``scale_factor`` records it, so boxes still come back in
             original pixels). Memory grows ~110 bytes per input pixel (8000x8000: 7.3 GB);
-            the cap keeps it near 0.5 GB. 0 disables it. Default: 2048 (the eval tool's cap).
+            the cap keeps it near 0.5 GB. 0 disables it. Default: :data:`DEFAULT_MAX_SIDE` (the eval tool's cap).
             ``downscaled`` counts the images it changed.
 
     ``pixel_normalization`` is ``(mean RGB, std)`` in pixel units when a runner may take the uint8
     image of :meth:`pixels` and normalise it inside its model (exactly this pipeline), else None.
     """
 
-    def __init__(self, ops_cfg, max_side=2048):
+    def __init__(self, ops_cfg, max_side=DEFAULT_MAX_SIDE):
         if int(max_side) < 0:
             raise DeployError(f"max_side must be >= 0 (0: no cap), got {max_side}")
         self.ops = []

@@ -55,3 +55,15 @@ def test_pixels_and_their_padding_normalise_to_the_float_pipeline():
     np.testing.assert_allclose(got, want, atol=1e-5)
     assert pixels.dtype == np.uint8 and cv2.cvtColor(images[0], cv2.COLOR_BGR2RGB)[0, 0].tolist() == \
         pixels[0, 0, 0].tolist()
+
+
+def test_deploy_and_evaluation_cap_the_image_side_alike():
+    """deploy/ cannot import ppdet_face: its default max side is its own constant, equal to eval_max_side's."""
+    import inspect
+
+    from deploy.python.detector import Detector
+    from deploy.python.preprocess import DEFAULT_MAX_SIDE, Pipeline
+    from ppdet_face.config_keys import KEYS
+
+    defaults = {inspect.signature(f).parameters["max_side"].default for f in (Pipeline, Detector)}
+    assert defaults == {DEFAULT_MAX_SIDE} and DEFAULT_MAX_SIDE == KEYS["eval_max_side"].default
