@@ -14,6 +14,16 @@ def shared_dir():
     return pathlib.Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared")).resolve()
 
 
+def load_tool(name):
+    """``tools/<name>.py`` as a module (the tools are scripts, not an installed package), to call its ``main``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"ppdet_face_tool_{name}", REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 #: The shipped configs' NormalizeImage (RGB order): the pixel mean and the one std of all channels.
 MEAN = np.array([123.0, 117.0, 104.0], np.float32)
 STD = np.float32(127.502231)

@@ -3,7 +3,6 @@
 Missing files, wrong architectures, truncated files, pickles that would run code, safetensors,
 partial loading for fine-tuning, URLs offline, resume checks.
 """
-import importlib.util
 import os
 import pickle
 import subprocess
@@ -13,7 +12,7 @@ import numpy as np
 import paddle
 import pytest
 
-from helpers import CONFIGS, REPO
+from helpers import CONFIGS, REPO, load_tool
 from ppdet_face.engine.weights import (
     UnsafeWeightsError,
     WeightsError,
@@ -36,13 +35,6 @@ def _net(channels=4, seed=0):
 
 def _params(model):
     return {k: v.numpy().copy() for k, v in model.state_dict().items()}
-
-
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _run(*args, timeout=300):
@@ -168,14 +160,14 @@ def test_our_loader_refuses_such_a_pickle_without_running_it(tmp_path):
         load_weights(_net(), tmp_path / "evil")
     assert "\n" not in str(err.value)
     with pytest.raises(SystemExit, match="error: .*refused to unpickle"):
-        _tool("convert_weights").main([str(tmp_path / "evil.pdparams"), str(tmp_path / "out.safetensors")])
+        load_tool("convert_weights").main([str(tmp_path / "evil.pdparams"), str(tmp_path / "out.safetensors")])
     assert not (tmp_path / "ran").exists() and not (tmp_path / "out.safetensors").exists()
 
 
 def test_convert_to_safetensors_then_load_without_pickle(tmp_path, monkeypatch, capsys):
     src = _net(seed=3)
     paddle.save(src.state_dict(), str(tmp_path / "w.pdparams"))
-    assert _tool("convert_weights").main([str(tmp_path / "w"), str(tmp_path / "w.safetensors")]) == 0
+    assert load_tool("convert_weights").main([str(tmp_path / "w"), str(tmp_path / "w.safetensors")]) == 0
     assert "wrote 8 tensors" in capsys.readouterr().out
     with open(tmp_path / "w.safetensors", "rb") as f:
         assert b"numpy" not in f.read()  # a JSON header and raw bytes
@@ -235,7 +227,7 @@ def test_eval_and_export_tools_refuse_weights_of_another_architecture(tmp_path):
 
     paddle.save(create(load_config(str(PLAIN)).architecture).state_dict(), str(tmp_path / "plain.pdparams"))
     with pytest.raises(SystemExit) as err:
-        _tool("export_model").main(["-c", str(FPN_SSH), "-o", f"weights={tmp_path / 'plain'}",
+        load_tool("export_model").main(["-c", str(FPN_SSH), "-o", f"weights={tmp_path / 'plain'}",
                                     "--output_dir", str(tmp_path / "out")])
     assert str(err.value.code).startswith(f"error: weights {tmp_path / 'plain.pdparams'} do not fit BlazeFaceDetector")
     assert "missing from the file" in str(err.value.code) and not (tmp_path / "out").exists()
@@ -247,7 +239,7 @@ def test_eval_and_export_tools_refuse_weights_of_another_architecture(tmp_path):
     (root / "wider_face_split").mkdir()
     (root / "wider_face_split" / "wider_face_val_bbx_gt.txt").write_text("e/a.jpg\n1\n1 1 9 9 0 0 0 0 0 0\n")
     with pytest.raises(SystemExit) as err:
-        _tool("eval").main(["-c", str(FPN_SSH), "-o", f"weights={tmp_path / 'plain.pdparams'}",
+        load_tool("eval").main(["-c", str(FPN_SSH), "-o", f"weights={tmp_path / 'plain.pdparams'}",
                             "--dataset_dir", str(root), "--pred_dir", str(tmp_path / "pred"), "--no_progress"])
     message = str(err.value.code)
     assert message.startswith(f"error: weights {tmp_path / 'plain.pdparams'} do not fit BlazeFaceDetector")

@@ -16,6 +16,7 @@ import paddle
 import pytest
 
 from eval_tools.boxes import corners_to_wider as to_wider_boxes
+from helpers import load_tool
 from ppdet_face.config_keys import get as config_value
 from ppdet_face.data.preprocess import normalization
 from ppdet_face.engine import load_config
@@ -446,16 +447,12 @@ def test_tool_end_to_end_subprocess(tmp_path, model):
 
 def test_tool_multi_scale_flag(tmp_path, model, capsys, monkeypatch):
     """``-o multi_scale_eval=True`` switches the tool to the multi-scale recipe (run in-process)."""
-    import importlib.util
-
     from ppdet.core.workspace import global_config
 
     # the tool merges its -o overrides into ppdet's process-wide config: restore them afterwards
     for key in ("weights", "multi_scale_eval"):
         monkeypatch.setitem(global_config, key, global_config.get(key))
-    spec = importlib.util.spec_from_file_location("ppdet_face_tools_eval", REPO / "tools" / "eval.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("eval")
     root = _make_wider_dataset(tmp_path / "wider")
     paddle.save(model.state_dict(), str(tmp_path / "model.pdparams"))
     pred_dir = tmp_path / "pred"

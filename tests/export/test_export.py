@@ -1,7 +1,6 @@
 """tools/export_model.py + ppdet_face.export: the exported Paddle program (oneDNN on and
 off) and the ONNX model give the dygraph model's detections, on synthetic and real images."""
 import glob
-import importlib.util
 import json
 import os
 
@@ -12,7 +11,7 @@ import pytest
 import yaml
 from ppdet.core.workspace import create
 
-from helpers import CONFIGS, REPO, normalize
+from helpers import CONFIGS, load_tool, normalize
 from ppdet_face.engine import load_config
 from ppdet_face.export import UNSAFE_PADDLE_OPS, InferenceDetector, export_model, init_random_weights, program_ops
 
@@ -282,15 +281,8 @@ def test_fixed_shape_export(tmp_path):
     assert "320" in json.dumps(program)[:200000]
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("export_model_tool", REPO / "tools" / "export_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_tool_requires_weights_with_a_one_line_error(tmp_path, capsys):
-    tool = _load_tool()
+    tool = load_tool("export_model")
     with pytest.raises(SystemExit) as exc:
         tool.main(["-c", str(CONFIG), "-o", f"weights={tmp_path}/nope", "--output_dir", str(tmp_path)])
     message = str(exc.value.code)
@@ -298,7 +290,7 @@ def test_tool_requires_weights_with_a_one_line_error(tmp_path, capsys):
 
 
 def test_tool_exports_trained_weights_and_random_weights(tmp_path):
-    tool = _load_tool()
+    tool = load_tool("export_model")
     _, model = build_model(seed=5)
     weights = tmp_path / "model_final.pdparams"
     paddle.save(model.state_dict(), str(weights))

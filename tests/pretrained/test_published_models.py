@@ -10,7 +10,7 @@ import pytest
 
 from devtools.upstream import build_upstream
 from eval_tools.boxes import box_iou
-from helpers import CONFIGS, PORTRAIT_FACE, REPO, normalize, real_photo, shared_dir
+from helpers import CONFIGS, PORTRAIT_FACE, REPO, load_tool, normalize, real_photo, shared_dir
 
 #: name -> (config, upstream neck_type, upstream act)
 PUBLISHED = {
@@ -113,14 +113,10 @@ def test_fpn_ssh_config_documents_the_published_activation():
 def test_published_fpn_ssh_exported_by_the_tool_finds_the_portrait_face_on_every_runtime(tmp_path):
     """tools/export_model.py -o weights=pretrained/... -> deploy's Detector (Paddle + oneDNN, ONNX Runtime,
     OpenVINO f32 and bf16): the same single face as the dygraph model."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("export_model_tool", REPO / "tools" / "export_model.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     name = "blazeface_fpn_ssh_1000e"
-    tool.main(["-c", str(CONFIGS / "face_detection" / PUBLISHED[name][0]), "-o", f"weights=pretrained/{name}",
-               "--format", "onnx", "--output_dir", str(tmp_path)])
+    config = str(CONFIGS / "face_detection" / PUBLISHED[name][0])
+    load_tool("export_model").main(["-c", config, "-o", f"weights=pretrained/{name}", "--format", "onnx",
+                                    "--output_dir", str(tmp_path)])
     from deploy.python.infer import Detector
 
     runs = [("paddle", "f32"), ("onnxruntime", "f32"), ("openvino", "f32"), ("openvino", "bf16")]
