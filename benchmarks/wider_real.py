@@ -294,12 +294,12 @@ def _child(args):
     wanted = set(keys)
     images = [im for im in val_images(dataset_dir) if im[0] in wanted]
     crowded = max(images, key=lambda im: im[2])[0]
-    pred_dir = Path(args.out_dir) / args._row / "pred"
+    pred_dir = Path(args.out_dir) / row_key(args._row, args._model) / "pred"
     if args._row in OURS:
         config, weights = args.config, None if args.random_weights else args.weights
         if args._model:
-            config, weights = bundled_model(args._model).config, bundled_model(args._model).weights
-        pred_dir = Path(args.out_dir) / row_key(args._row, args._model) / "pred"
+            bundled = bundled_model(args._model)
+            config, weights = bundled.config, bundled.weights
         predictor = build_ours(config, weights, args.opt, args.threads, args.backend)
         row = run_ours_row(args._row, predictor, dataset_dir, keys, pred_dir, crowded, args._model)
     elif args._row in DEPLOY:

@@ -117,7 +117,6 @@ class BlazeFaceBackbone(nn.Layer):
                  act="relu",
                  conv_lr=0.1):
         super().__init__()
-        check_choice("act", act, BACKBONE_ACTS)
         if len(double_blaze_filters) < 4:
             raise ValueError("double_blaze_filters needs at least 4 blocks (outputs are taken at blocks -4 and -1)")
         for i, v in enumerate(blaze_filters):

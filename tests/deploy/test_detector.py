@@ -124,8 +124,11 @@ def test_drawing_threshold_defaults_to_infer_cfg_draw_threshold(dynamic_export, 
 
     import yaml
 
+    from deploy.python.detector import DEFAULT_DRAW_THRESHOLD
     from deploy.python.infer import Detector
+    from ppdet_face.export.infer_cfg import DRAW_THRESHOLD
 
+    assert DEFAULT_DRAW_THRESHOLD == DRAW_THRESHOLD  # deploy's fallback is what export writes (deploy cannot import it)
     _, save_dir = dynamic_export
     model_dir = tmp_path / "model"
     shutil.copytree(save_dir, model_dir)
