@@ -1,6 +1,6 @@
 """Predictor soak: many images of varied sizes through deploy/python/infer.py, RSS sampled from /proc.
 
-    python benchmarks/deploy_soak.py [--num_images 2000] [--min_size 160] [--max_size 800]
+    python -m benchmarks.deploy_soak [--num_images 2000] [--min_size 160] [--max_size 800]
         [--batch_sizes 1 4] [--threads 2] [--model_dir exported_folder] [--json soak.json]
 
 Writes --num_images generated JPEGs (each side drawn from [--min_size, --max_size], smooth colours
@@ -32,10 +32,9 @@ import time
 import cv2
 import numpy as np
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # deploy/ is not an installed package yet
+from ppdet_face_deploy.memory import process_memory_mb
 
-from deploy.python.memory import process_memory_mb  # noqa: E402
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 INFER = REPO / "deploy" / "python" / "infer.py"
 GROWTH_LIMIT = 0.10

@@ -1,7 +1,7 @@
 """Deployment speed at 640x640, batch 1, 2 threads: our exported BlazeFace-FPN-SSH (Paddle Inference
 + oneDNN, ONNX Runtime) next to the pretrained peers in <shared>/peers/.
 
-    python benchmarks/deploy_speed.py [-c|--config <yml>] [--weights <file>] [--model_dir <export>]
+    python -m benchmarks.deploy_speed [-c|--config <yml>] [--weights <file>] [--model_dir <export>]
         [--runs 60] [--warmup 10] [--threads 2] [--calib_images 100] [--json bench.json]
 
 Default model: the default bundled real-face model, PaddleDetection's published BlazeFace-FPN-SSH
@@ -45,20 +45,18 @@ import json
 import os
 import pathlib
 import shutil
-import sys
 import tempfile
 import time
 
 import cv2
 import numpy as np
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
+from benchmarks.machine import cpu_info, cpu_line
+from benchmarks.ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready, nms_score_threshold
+from benchmarks.peers import SCRFD, PeerError, RetinaFace, UltraLight, YuNet
+from ppdet_face.utils.shared import shared_dir
 
-from machine import cpu_info, cpu_line  # noqa: E402
-from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready, nms_score_threshold  # noqa: E402
-from peers import SCRFD, PeerError, RetinaFace, UltraLight, YuNet, shared_dir  # noqa: E402
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 TARGET_E2E_MS = 22.0
 TARGET_RATIO = 1.25
@@ -184,7 +182,7 @@ def test_image(shared):
 
 def our_entries(save_dir, bgr, threads, int8_skip, gflop):
     """(label, GFLOP, network call, end-to-end call) per backend x precision of ours."""
-    from deploy.python.infer import Detector
+    from ppdet_face_deploy.infer import Detector
 
     ours = [(PADDLE, "paddle", True, threads, "f32"), (ORT, "onnxruntime", False, threads, "f32"),
             (PLAIN, "paddle", False, threads, "f32")]

@@ -8,7 +8,7 @@ the time to read the files, the time to evaluate, and the numpy / Cython ratio.
 
 Usage::
 
-    python benchmarks/eval_speed.py [--gt ../shared/data/wider_face_eval_gt] [--seed 0]
+    python -m benchmarks.eval_speed [--gt ../shared/data/wider_face_eval_gt] [--seed 0]
         [--max_per_image 750] [--repeat 3] [--pred_dir DIR]
 
 The ground truth defaults to ``$PPDET_FACE_SHARED/data/wider_face_eval_gt``
@@ -22,11 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # devtools/ (not installed) and the in-tree eval_tools
-
-from devtools.synthetic_predictions import synthetic_predictions  # noqa: E402
-from eval_tools import (  # noqa: E402
+from devtools.synthetic_predictions import synthetic_predictions
+from eval_tools import (
     SETTINGS,
     WiderFormatError,
     cython_available,
@@ -35,13 +32,16 @@ from eval_tools import (  # noqa: E402
     load_ground_truth,
     write_predictions,
 )
-from eval_tools.cli_flags import FlagParser  # noqa: E402
+from eval_tools.cli_flags import FlagParser
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def default_gt() -> Path:
     """``$PPDET_FACE_SHARED/data/wider_face_eval_gt`` (default shared: ``<repo>/../shared``)."""
-    shared = Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared"))
-    return shared / "data" / "wider_face_eval_gt"
+    from ppdet_face.utils.shared import shared_dir
+
+    return shared_dir() / "data" / "wider_face_eval_gt"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ beyond the number of boxes reaching NMS, which the calibration keeps similar), e
   Inference + oneDNN and in ONNX Runtime (after warm-up runs; at least ``--min_runs`` runs and
   ``--min_seconds`` seconds each).
 
-``python benchmarks/model_zoo.py [--threads 2] [--configs a.yml b.yml]`` prints a markdown table.
+``python -m benchmarks.model_zoo [--threads 2] [--configs a.yml b.yml]`` prints a markdown table.
 """
 import argparse
 import os
@@ -21,12 +21,10 @@ import time
 
 import numpy as np
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
+from benchmarks.machine import cpu_info, cpu_line
+from benchmarks.peers import ort_session
 
-from machine import cpu_info, cpu_line  # noqa: E402
-from peers import ort_session  # noqa: E402
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 CONFIGS = [("BlazeFace", "blazeface_1000e.yml"), ("BlazeFace-FPN-SSH", "blazeface_fpn_ssh_1000e.yml"),
            ("SSH MobileNetV1", "ssh_mobilenet_v1_wider.yml"), ("SSH MobileNetV2", "ssh_mobilenet_v2_wider.yml"),

@@ -34,7 +34,7 @@ kernels as the stock path: the boxes are then bit-identical (and the speed-up sm
 
 Usage::
 
-    python benchmarks/ms_eval_speed.py [--weights W] [--num_images N] [--backend auto|inference|dygraph]
+    python -m benchmarks.ms_eval_speed [--weights W] [--num_images N] [--backend auto|inference|dygraph]
         [--threads T] [--data ../shared/data/wider_face_val_subset]
         [-c configs/face_detection/blazeface_fpn_ssh_1000e.yml]
 
@@ -52,14 +52,15 @@ from pathlib import Path
 
 import numpy as np
 
-from eval_tools.cli_flags import FlagParser  # noqa: E402
+from eval_tools.cli_flags import FlagParser
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def default_data() -> Path:
-    shared = Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared"))
-    return shared / "data" / "wider_face_val_subset"
+    from ppdet_face.utils.shared import shared_dir
+
+    return shared_dir() / "data" / "wider_face_val_subset"
 
 
 def _patch_stock(wu, mean, std, is_scale):

@@ -1,6 +1,6 @@
 """OpenVINO precisions next to ONNX Runtime: ms per 640x640 image and agreement with the dygraph model.
 
-    python benchmarks/openvino_precision.py --model_dir <export with model.onnx [+ model_int8.xml]>
+    python -m benchmarks.openvino_precision --model_dir <export with model.onnx [+ model_int8.xml]>
         [-c configs/face_detection/blazeface_fpn_ssh_demo.yml -o weights=<w> | --random_seed 1]
         [--images 20] [--runs 30] [--threads 2]
 
@@ -23,10 +23,9 @@ import time
 import cv2
 import numpy as np
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from eval_tools.boxes import box_iou
 
-from eval_tools.boxes import box_iou  # noqa: E402
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 MODES = (("onnxruntime", "f32"), ("openvino", "f32"), ("openvino", "bf16"), ("openvino", "int8"))
 
@@ -64,10 +63,11 @@ def reference_model(args):
 
 def inputs_640(model_dir, count):
     """Model inputs (batch of one) of the first ``count`` WIDER val images resized to 640x640."""
-    from deploy.python.detector import load_infer_cfg
-    from deploy.python.preprocess import Pipeline
+    from ppdet_face.utils.shared import shared_dir
+    from ppdet_face_deploy.detector import load_infer_cfg
+    from ppdet_face_deploy.preprocess import Pipeline
 
-    shared = os.environ.get("PPDET_FACE_SHARED", str(REPO.parent / "shared"))
+    shared = str(shared_dir())
     files = sorted(glob.glob(os.path.join(shared, "data/wider_face_real/WIDER_val/images/*/*.jpg")))[:count]
     if not files:
         sys.exit(f"error: no WIDER val images below {shared} (set PPDET_FACE_SHARED)")
@@ -99,15 +99,15 @@ def agreement(refs, outs, threshold=0.5):
 
 
 def make_runners(model_dir, threads):
-    from deploy.python.detector import load_infer_cfg
-    from deploy.python.preprocess import DeployError
-    from deploy.python.runners import RunnerOptions, create_runner
+    from ppdet_face_deploy.detector import load_infer_cfg
+    from ppdet_face_deploy.preprocess import DeployError
+    from ppdet_face_deploy.runners import DetectorOptions, create_runner
 
     cfg, runners = load_infer_cfg(model_dir), {}
     for backend, precision in MODES:
         try:
             runners[f"{backend} {precision}"] = create_runner(
-                backend, model_dir, cfg, RunnerOptions(cpu_threads=threads, precision=precision))
+                model_dir, cfg, DetectorOptions(backend=backend, cpu_threads=threads, precision=precision))
         except DeployError as exc:
             print(f"skipped {backend} {precision}: {exc}")
     return runners

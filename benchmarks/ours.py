@@ -1,14 +1,8 @@
 """Our detector as the deploy benchmarks use it: exported (Paddle + ONNX, decode + NMS inside) from a config
 and weights, and quantized to int8 for OpenVINO through ``tools/quantize.py``."""
-import importlib.util
 import os
-import pathlib
-import sys
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # deploy/ (load_infer_cfg) is not an installed package
-    sys.path.insert(0, str(REPO))
-from ppdet_face.pretrained import DEFAULT_MODEL, bundled_model  # noqa: E402
+from ppdet_face.pretrained import DEFAULT_MODEL, bundled_model
 
 #: The default real-face model (PaddleDetection's published BlazeFace-FPN-SSH).
 DEFAULT_CONFIG = bundled_model(DEFAULT_MODEL).config
@@ -52,23 +46,22 @@ def export_ours(config, weights, out_dir, fixed_shape=None, random_if_missing=Fa
 def int8_ready(save_dir, calib_images):
     """Quantize ``save_dir`` with ``tools/quantize.py`` (``calib_images`` shared WIDER_train images) unless it
     already holds an int8 model. Returns None when the int8 model is there, else why it is not."""
-    from deploy.python.detector import load_infer_cfg
+    from ppdet_face_deploy.detector import load_infer_cfg
 
     if "quantized" in load_infer_cfg(str(save_dir)):
         return None
     if calib_images <= 0:
         return "no calibration images requested"
-    spec = importlib.util.spec_from_file_location("ppdet_face_quantize_tool", REPO / "tools" / "quantize.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    if not os.path.isdir(tool.default_calib_dir()):
-        return f"no calibration images ({tool.default_calib_dir()} not found)"
-    tool.main(["--model_dir", str(save_dir), "--num_images", str(calib_images)])
+    from ppdet_face.export.quantize import default_calib_dir, quantize_folder
+
+    if not os.path.isdir(default_calib_dir()):
+        return f"no calibration images ({default_calib_dir()} not found)"
+    quantize_folder(str(save_dir), num_images=calib_images)
     return None
 
 
 def nms_score_threshold(save_dir):
     """The in-graph NMS score threshold that ``<save_dir>/infer_cfg.yml`` records."""
-    from deploy.python.detector import load_infer_cfg
+    from ppdet_face_deploy.detector import load_infer_cfg
 
     return load_infer_cfg(str(save_dir)).get("NMS", {}).get("score_threshold")

@@ -30,11 +30,12 @@ each peer's own protocol there).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from ppdet_face.utils.shared import shared_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,11 +45,6 @@ EVAL_SCORE_THRESHOLD = 0.02
 
 class PeerError(RuntimeError):
     """A peer cannot be loaded (missing model file or runtime); the message says which."""
-
-
-def shared_dir() -> Path:
-    """``$PPDET_FACE_SHARED`` or ``<repo>/../shared``."""
-    return Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared")).resolve()
 
 
 # --------------------------------------------------------------------------------------------------

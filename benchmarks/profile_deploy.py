@@ -1,6 +1,6 @@
 """Where our deploy time goes: OpenVINO's per-node profile of our 640x640 export, per precision.
 
-    python benchmarks/profile_deploy.py [--model_dir <fixed-640 export with model.onnx>] [--precisions f32,bf16,int8]
+    python -m benchmarks.profile_deploy [--model_dir <fixed-640 export with model.onnx>] [--precisions f32,bf16,int8]
         [--runs 30] [--threads 2] [--calib_images 100] [--top 12]
 
 Without --model_dir the bundled real-face model is exported at 640x640 (benchmarks/ours.py) with its deployment
@@ -21,14 +21,12 @@ import tempfile
 
 import numpy as np
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
+from benchmarks.deploy_speed import test_image
+from benchmarks.machine import cpu_info, cpu_line
+from benchmarks.ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready, nms_score_threshold
+from ppdet_face.utils.shared import shared_dir
 
-from deploy_speed import test_image  # noqa: E402
-from machine import cpu_info, cpu_line  # noqa: E402
-from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready, nms_score_threshold  # noqa: E402
-from peers import shared_dir  # noqa: E402
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 CONV_TYPES = ("Convolution", "GroupConvolution")
 
@@ -49,7 +47,7 @@ def profile(model_dir, precision, threads, runs, bgr):
     ``bgr`` image, and the median wall ms of a run."""
     import time
 
-    from deploy.python.detector import Detector
+    from ppdet_face_deploy.detector import Detector
 
     det = Detector(model_dir, backend="openvino", precision=precision, cpu_threads=threads)
     runner = det.runner

@@ -22,7 +22,7 @@ runs in its own subprocess (fresh allocator state, no monkeypatch leaks between 
 
 Usage::
 
-    python benchmarks/train_speed.py [--steps 5] [--warmup 2] [--batch_size 8] [--size 640]
+    python -m benchmarks.train_speed [--steps 5] [--warmup 2] [--batch_size 8] [--size 640]
         [--no_dp] [--rows stock,ours_paddle_dw,ours,ours_malloc,ours_dp] [--rounds 1]
 
 The machine's load average is printed with the table: on a shared 2-core machine other
@@ -42,10 +42,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval_tools.cli_flags import FlagParser  # noqa: E402
+from eval_tools.cli_flags import FlagParser
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # devtools/ (not installed)
 CONFIG = REPO / "configs" / "face_detection" / "blazeface_fpn_ssh_1000e.yml"
 NUM_MAX_BOXES = 90
 
@@ -150,7 +149,9 @@ def _patch_convbn():
 def _build_ours():
     from ppdet.core.workspace import create, load_config
 
-    import ppdet_face  # noqa: F401
+    import ppdet_face
+
+    ppdet_face.register()
 
     cfg = load_config(str(CONFIG))
     return create(cfg.architecture)
@@ -228,7 +229,9 @@ def run_loss_timing(args, repeat=20):
     """Time target assignment + mining alone (no backbone), ours vs stock, at --batch_size."""
     import paddle
 
-    import ppdet_face  # noqa: F401
+    import ppdet_face
+
+    ppdet_face.register()
     from ppdet_face.modeling.box_coder import BoxCoder
     from ppdet_face.modeling.face_head import BlazeFaceAnchors
     from ppdet_face.modeling.face_loss import assign_targets, mine_hard_negatives
@@ -301,6 +304,7 @@ def _spawn(kind, args, tmp, timeout):
     if not env.get("CUDA_VISIBLE_DEVICES", "x").strip():
         # An empty CUDA_VISIBLE_DEVICES makes paddle.distributed.launch look for one GPU named "".
         env.pop("CUDA_VISIBLE_DEVICES")
+    env["PYTHONPATH"] = str(REPO)  # the child runs this file as a script: `benchmarks` / `devtools` from the root
     if kind == "ours_dp":
         # Two processes on this machine: one op thread each.
         env.setdefault("PPDET_FACE_OPS_THREADS", str(max(1, (os.cpu_count() or 2) // 2)))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """WIDER FACE on the 200 real val images: ours (single- and multi-scale) and every pretrained peer.
 
-    python benchmarks/wider_real.py [-c configs/face_detection/blazeface_fpn_ssh_1000e.yml]
+    python -m benchmarks.wider_real [-c configs/face_detection/blazeface_fpn_ssh_1000e.yml]
         [--weights pretrained/blazeface_fpn_ssh_1000e.safetensors | --random_weights]
         [--models blazeface_fpn_ssh_1000e,blazeface_1000e,...]
         [--rows ours_ss,ours_ms,deploy_ort,yunet,...] [--limit N] [--threads 2] [--calib_images 100]
@@ -48,18 +48,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from benchmarks.machine import cpu_info, cpu_line
+from benchmarks.ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready
+from benchmarks.peers import PEERS, PeerError
+from eval_tools import SETTINGS
+from ppdet_face.pretrained import BUNDLED_MODELS, bundled_model
+from ppdet_face.utils.shared import shared_dir
+from ppdet_face_deploy.memory import peak_rss_mb
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-import numpy as np  # noqa: E402
-from machine import cpu_info, cpu_line  # noqa: E402
-from ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready  # noqa: E402
-from peers import PEERS, PeerError, shared_dir  # noqa: E402
-
-from deploy.python.memory import peak_rss_mb  # noqa: E402
-from eval_tools import SETTINGS  # noqa: E402
-from ppdet_face.pretrained import BUNDLED_MODELS, bundled_model  # noqa: E402
 
 OURS = {"ours_ss": False, "ours_ms": True}  # row key -> multi_scale
 OURS_INPUT = {"ours_ss": "single-scale, original size", "ours_ms": "multi-scale recipe"}
@@ -201,7 +200,7 @@ def run_deploy_row(key, save_dir, images, pred_dir, threads=2, crowded=None):
     """
     import cv2
 
-    from deploy.python.infer import DeployError, Detector
+    from ppdet_face_deploy.infer import DeployError, Detector
 
     backend, precision = DEPLOY[key]
     row = {"row": key, "detector": f"ours: {DEPLOY_NAME[backend]} {precision}", "input": "export, original size",
@@ -333,8 +332,8 @@ def run_rows(rows, argv, out_dir, models=()):
         shutil.rmtree(result.parent / "pred", ignore_errors=True)  # no stale prediction files
         print(f"running {row_key(key, model)} ...", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv, "--_row", key, *extra,
-                               "--_result", str(result)], check=False)
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.wider_real", *argv, "--_row", key, *extra,
+                               "--_result", str(result)], cwd=REPO, check=False)
         if proc.returncode != 0 or not result.is_file():
             raise BenchmarkError(f"row {row_key(key, model)} failed (exit status {proc.returncode}; see above)")
         row = json.loads(result.read_text(encoding="utf-8"))

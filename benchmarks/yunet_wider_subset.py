@@ -8,7 +8,7 @@ ground truth (``wider_face_val_bbx_gt.txt`` + ``difficulty_easy_medium_hard.txt`
 
 Usage::
 
-    python benchmarks/yunet_wider_subset.py [--out output/yunet_pred] [--score_threshold 0.02]
+    python -m benchmarks.yunet_wider_subset [--out output/yunet_pred] [--score_threshold 0.02]
         [--json output/yunet_subset.json] [--plot output/yunet_subset_pr.png]
 
 Shared material: ``$PPDET_FACE_SHARED`` (default ``<repo>/../shared``). Nine images with 20 / 60 /
@@ -21,16 +21,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from benchmarks.peers import PeerError, YuNet
+from eval_tools import SETTINGS, WiderFormatError, evaluate_widerface, load_ground_truth
+from eval_tools.boxes import corners_to_wider
+from eval_tools.cli_flags import FlagParser
+from eval_tools.wider_format import pred_file_path, write_pred_file
+from ppdet_face.utils.shared import shared_dir
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-import numpy as np  # noqa: E402
-from peers import PeerError, YuNet, shared_dir  # noqa: E402
-
-from eval_tools import SETTINGS, WiderFormatError, evaluate_widerface, load_ground_truth  # noqa: E402
-from eval_tools.boxes import corners_to_wider  # noqa: E402
-from eval_tools.cli_flags import FlagParser  # noqa: E402
-from eval_tools.wider_format import pred_file_path, write_pred_file  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

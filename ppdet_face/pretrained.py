@@ -6,12 +6,17 @@ Tools, benchmarks and the demo look a bundled model up here by name instead of s
     model = bundled_model(DEFAULT_MODEL)      # PaddleDetection's published BlazeFace-FPN-SSH
     model.config, model.weights, model.card   # absolute paths
 
-Measured accuracy lives in each model card (``pretrained/<name>.md``), not here.
+Title, config, licence and measured accuracy live in each model card's front matter (``pretrained/<name>.md``),
+not here.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import pathlib
+
+from ppdet_face_deploy.bundled import BUNDLED_MODELS as _BUNDLED_NAMES
+from ppdet_face_deploy.bundled import DEFAULT_MODEL
 
 from .modeling.layers import check_choice
 
@@ -22,24 +27,14 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 @dataclasses.dataclass(frozen=True)
 class BundledModel:
-    """A model shipped in ``pretrained/``.
+    """A model shipped in ``pretrained/``: ``<name>.safetensors`` and its model card ``<name>.md``, whose front
+    matter holds the facts (title, config, licence, measured AP), read by :attr:`info`.
 
     Args:
-        name (str): the key (also the file stem of its weights and model card).
-        title (str): a short human name for tables and pictures.
-        config_file (str): its config, relative to the repository root.
-        licence (str): one line on the weights' licence.
+        name (str): the key (the file stem of its weights and model card).
     """
 
     name: str
-    title: str
-    config_file: str
-    licence: str
-
-    @property
-    def config(self) -> pathlib.Path:
-        """The config file (absolute)."""
-        return REPO / self.config_file
 
     @property
     def weights(self) -> pathlib.Path:
@@ -51,19 +46,36 @@ class BundledModel:
         """The model card (absolute)."""
         return REPO / "pretrained" / f"{self.name}.md"
 
+    @functools.cached_property
+    def info(self) -> dict:
+        """The model card's front matter (``ppdet_face_deploy.cards.read_card``)."""
+        from ppdet_face_deploy.cards import read_card
 
-_WIDER = "trained on WIDER FACE images: non-commercial research use"
-#: name -> bundled model; the first is the default real-face model.
-BUNDLED_MODELS = {m.name: m for m in (
-    BundledModel("blazeface_fpn_ssh_1000e", "BlazeFace-FPN-SSH (PaddleDetection, published)",
-                 "configs/face_detection/blazeface_fpn_ssh_1000e.yml", f"Apache-2.0 (PaddleDetection); {_WIDER}"),
-    BundledModel("blazeface_1000e", "BlazeFace (PaddleDetection, published)",
-                 "configs/face_detection/blazeface_1000e.yml", f"Apache-2.0 (PaddleDetection); {_WIDER}"),
-    BundledModel("blazeface_fpn_ssh_wider_real", "BlazeFace-FPN-SSH (trained here, 1,100 images)",
-                 "configs/face_detection/blazeface_fpn_ssh_wider_real.yml", _WIDER),
-)}
-#: The default real-face model: PaddleDetection's published BlazeFace-FPN-SSH.
-DEFAULT_MODEL = "blazeface_fpn_ssh_1000e"
+        return read_card(str(self.card))
+
+    @property
+    def title(self) -> str:
+        """A short human name for tables and pictures."""
+        return self.info["title"]
+
+    @property
+    def licence(self) -> str:
+        """One line on the weights' licence."""
+        return self.info["licence"]
+
+    @property
+    def config_file(self) -> str:
+        """Its config, relative to the repository root."""
+        return self.info["config"]
+
+    @property
+    def config(self) -> pathlib.Path:
+        """The config file (absolute)."""
+        return REPO / self.config_file
+
+
+#: name -> bundled model (the names and the default are declared once, in ``ppdet_face_deploy.bundled``).
+BUNDLED_MODELS = {name: BundledModel(name) for name in _BUNDLED_NAMES}
 
 
 def bundled_model(name: str) -> BundledModel:

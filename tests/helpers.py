@@ -9,9 +9,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 
 
-def shared_dir():
-    """The ../shared folder (override with PPDET_FACE_SHARED)."""
-    return pathlib.Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared")).resolve()
+from ppdet_face.utils.shared import shared_dir  # noqa: E402,F401  (the tests' way to it)
 
 
 def load_tool(name):

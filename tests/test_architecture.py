@@ -1,19 +1,24 @@
 """The layering of the code: no import cycle anywhere (imports inside functions count), and the
 dependencies point one way (modeling <- export <- evaluation <- engine; eval_tools is numpy-only;
-deploy imports none of our packages)."""
+the deploy package imports none of our packages; nothing installed imports the benchmarks); no file
+outside the tests edits ``sys.path`` or loads a module by file path."""
 import ast
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
 from helpers import REPO
 
-PACKAGES = ("ppdet_face", "eval_tools", "deploy")
+#: import name -> source folder (the deploy package installs from deploy/python, see setup.py).
+PACKAGES = {"ppdet_face": "ppdet_face", "eval_tools": "eval_tools", "ppdet_face_deploy": "deploy/python",
+            "benchmarks": "benchmarks"}
 
 
-def _module_name(path):
-    rel = path.relative_to(REPO).with_suffix("")
-    parts = list(rel.parts)
+def _module_name(pkg, path):
+    rel = path.relative_to(REPO / PACKAGES[pkg]).with_suffix("")
+    parts = [pkg, *rel.parts]
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
@@ -21,9 +26,9 @@ def _module_name(path):
 
 def _modules():
     mods = {}
-    for pkg in PACKAGES:
-        for path in sorted((REPO / pkg).rglob("*.py")):
-            mods[_module_name(path)] = path
+    for pkg, folder in PACKAGES.items():
+        for path in sorted((REPO / folder).rglob("*.py")):
+            mods[_module_name(pkg, path)] = path
     return mods
 
 
@@ -100,16 +105,17 @@ def test_no_import_cycle():
     ("ppdet_face.modeling", ("ppdet_face.export", "ppdet_face.evaluation", "ppdet_face.engine")),
     ("ppdet_face.export", ("ppdet_face.evaluation", "ppdet_face.engine")),
     ("ppdet_face.evaluation", ("ppdet_face.engine",)),
-    ("eval_tools", ("ppdet_face",)),
-    ("deploy", ("ppdet_face", "eval_tools")),
+    ("eval_tools", ("ppdet_face", "ppdet_face_deploy", "benchmarks")),
+    ("ppdet_face_deploy", ("ppdet_face", "eval_tools", "benchmarks")),
+    ("ppdet_face", ("benchmarks",)),
 ])
 def test_dependencies_point_one_way(layer, forbidden):
-    bad = sorted(d for d in _imports_of(_graph(), layer) if d.startswith(forbidden))
+    bad = sorted(d for d in _imports_of(_graph(), layer) if any(d == f or d.startswith(f + ".") for f in forbidden))
     assert not bad, f"{layer} imports {bad}"
 
 
 def test_eval_tools_and_deploy_import_no_paddle_detection():
-    for pkg, banned in (("eval_tools", ("paddle", "ppdet")), ("deploy", ("ppdet",))):
+    for pkg, banned in (("eval_tools", ("paddle", "ppdet")), ("deploy/python", ("ppdet",))):
         for path in (REPO / pkg).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
@@ -123,3 +129,32 @@ def test_the_checks_see_cycles_and_function_level_imports(tmp_path):
     mods = {"p.m": None, "p.n": None}
     node = ast.parse("def f():\n    from .n import g\n").body[0].body[0]
     assert _resolve("p.m", pathlib.Path("p/m.py"), node, mods) == {"p.n"}
+
+
+def _python_files_outside_tests():
+    skip = {"tests", ".venv", "build", "output", "dataset", ".git"}
+    return [p for p in REPO.rglob("*.py") if not skip & set(p.relative_to(REPO).parts)]
+
+
+def test_no_sys_path_edits_or_file_path_imports_outside_tests():
+    bad = []
+    for path in _python_files_outside_tests():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "spec_from_file_location":
+                bad.append(f"{path.relative_to(REPO)}:{node.lineno}: loads a module by file path")
+            if isinstance(node, ast.Attribute) and node.attr in ("insert", "append") \
+                    and ast.unparse(node.value) == "sys.path":
+                bad.append(f"{path.relative_to(REPO)}:{node.lineno}: edits sys.path")
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                bad += [f"{path.relative_to(REPO)}:{node.lineno}: imports {n} (use ppdet_face_deploy)"
+                        for n in names if n == "deploy" or n.startswith("deploy.")]
+    assert not bad, "\n".join(bad)
+
+
+def test_light_imports_need_neither_paddle_nor_ppdet():
+    """``import ppdet_face`` / the synthetic generator / the deploy package stay cheap (no paddle, no ppdet)."""
+    code = ("import sys, ppdet_face, ppdet_face.data.synthetic, ppdet_face_deploy.infer; "
+            "print(sorted(m for m in ('paddle', 'ppdet') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stderr

@@ -37,23 +37,17 @@ def run(step, cmd, log):
 
 
 def _shared_dir():
-    return os.environ.get("PPDET_FACE_SHARED") or os.path.join(os.path.dirname(REPO), "shared")
+    from ppdet_face.utils.shared import shared_dir
+
+    return str(shared_dir())
 
 
 def _real_faces(py, out, artefacts):
-    """The default bundled real-face model (PaddleDetection's published BlazeFace-FPN-SSH), exported, on real
-    photos: matplotlib's sample portrait (every machine has it) and, when ../shared exists, the 9 WIDER val
-    images of its subset."""
+    """The default bundled real-face model (PaddleDetection's published BlazeFace-FPN-SSH, shipped exported in the
+    deploy package) through the ``ppdet-face`` command on real photos: matplotlib's sample portrait (every machine
+    has it) and, when ../shared exists, the 9 WIDER val images of its subset."""
     import matplotlib
 
-    from ppdet_face.pretrained import DEFAULT_MODEL, bundled_model
-
-    real = bundled_model(DEFAULT_MODEL)
-    export_dir = os.path.join(REPO, "output_inference")
-    run(f"export real-face model {real.name}", [py, "tools/export_model.py", "-c", real.config_file, "--output_dir",
-                                                 export_dir, "-o", f"weights={real.weights}"],
-        os.path.join(out, "export_real.log"))
-    model_dir = os.path.join(export_dir, os.path.splitext(os.path.basename(real.config_file))[0])
     photos = {"portrait": os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")}
     subset = os.path.join(_shared_dir(), "data", "wider_face_val_subset", "WIDER_val", "images")
     if os.path.isdir(subset):
@@ -63,11 +57,10 @@ def _real_faces(py, out, artefacts):
     for name, path in photos.items():
         vis_dir = os.path.join(out, f"vis_real_{name}")
         shutil.rmtree(vis_dir, ignore_errors=True)
-        source = ["--image_dir", path] if os.path.isdir(path) else ["--image_file", path]
-        run(f"deploy real faces ({name})", [py, "deploy/python/infer.py", "--model_dir", model_dir, *source,
-                                           "--output_dir", vis_dir, "--save_results", "--threshold", "0.5"],
-            os.path.join(out, f"deploy_real_{name}.log"))
-        artefacts.append((f"real faces, {name}: pictures + JSON", vis_dir))
+        run(f"ppdet-face detect, real faces ({name})",
+            [py, "-m", "ppdet_face_deploy.cli", "detect", path, "--save", vis_dir, "--json",
+             os.path.join(vis_dir, "faces.json")], os.path.join(out, f"deploy_real_{name}.log"))
+        artefacts.append((f"real faces, {name}: pictures + faces.json", vis_dir))
 
 
 def main():

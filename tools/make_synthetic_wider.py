@@ -8,31 +8,10 @@ See ``ppdet_face/data/synthetic/`` for what is drawn and how difficulty is defin
 """
 from __future__ import annotations
 
-import importlib.util
+import os
 import sys
-from pathlib import Path
 
 from eval_tools.cli_flags import FlagParser
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_generator():
-    """Load the generator package without importing the ``ppdet_face`` package.
-
-    ``import ppdet_face`` pulls in paddle/ppdet (slow, noisy); the generator needs only
-    numpy + OpenCV, so its source folder is loaded directly when it sits next to this tool.
-    """
-    src = ROOT / "ppdet_face" / "data" / "synthetic" / "__init__.py"
-    if src.is_file():
-        spec = importlib.util.spec_from_file_location("_ppdet_face_synthetic", src,
-                                                      submodule_search_locations=[str(src.parent)])
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = mod      # needed for its relative imports and multiprocessing pickling
-        spec.loader.exec_module(mod)
-        return mod
-    from ppdet_face.data import synthetic  # installed package
-    return synthetic
 
 
 def main(argv=None) -> int:
@@ -51,7 +30,7 @@ def main(argv=None) -> int:
     p.add_argument("--no_progress", action="store_true", help="hide the progress bar")
     args = p.parse_args(argv)
 
-    syn = _load_generator()
+    from ppdet_face.data import synthetic as syn  # numpy + OpenCV only (no paddle, no ppdet)
     try:
         s = syn.generate_wider_dataset(args.out, num_train=args.num_train, num_val=args.num_val,
                                        seed=args.seed, image_size=(args.min_size, args.max_size),
@@ -60,7 +39,7 @@ def main(argv=None) -> int:
     except (FileExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"synthetic WIDER FACE written to {Path(s['root']).resolve()}  "
+    print(f"synthetic WIDER FACE written to {os.path.abspath(s['root'])}  "
           f"(seed {s['seed']}, {s['seconds']} s)")
     for split in ("train", "val"):
         i = s[split]

@@ -3,14 +3,9 @@ import json
 import os
 import sys
 
-if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
-    from memory import peak_rss_mb  # noqa: E402
-    from preprocess import DeployError, decode_image  # noqa: E402
-    from timing import StageTimer  # noqa: E402
-else:
-    from .memory import peak_rss_mb
-    from .preprocess import DeployError, decode_image
-    from .timing import StageTimer
+from .memory import peak_rss_mb
+from .preprocess import DeployError, decode_image
+from .timing import StageTimer
 
 __all__ = ["run_benchmark"]
 

@@ -1,21 +1,14 @@
 """The predictor: an exported folder's preprocessing, one runner, and the split of its outputs."""
-import dataclasses
 import os
 import time
 
 import numpy as np
 import yaml
 
-if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
-    from memory import HeapGuard, keep_freed_memory_in_heap  # noqa: E402
-    from preprocess import DEFAULT_MAX_SIDE, DeployError, Pipeline, decode_image, pad_batch, pad_pixels  # noqa: E402
-    from runners import RunnerOptions, check_options, create_runner  # noqa: E402
-    from timing import StageTimer  # noqa: E402
-else:
-    from .memory import HeapGuard, keep_freed_memory_in_heap
-    from .preprocess import DEFAULT_MAX_SIDE, DeployError, Pipeline, decode_image, pad_batch, pad_pixels
-    from .runners import RunnerOptions, check_options, create_runner
-    from .timing import StageTimer
+from .memory import HeapGuard, keep_freed_memory_in_heap
+from .preprocess import DeployError, Pipeline, decode_image, pad_batch, pad_pixels
+from .runners import DetectorOptions, create_runner
+from .timing import StageTimer
 
 __all__ = ["DEFAULT_DRAW_THRESHOLD", "Detector", "detection_record", "load_infer_cfg"]
 
@@ -52,63 +45,33 @@ class Detector:
     Args:
         model_dir (str): folder with infer_cfg.yml and model.json/.pdmodel + .pdiparams (and
             model.onnx for ``backend="onnxruntime"`` and ``"openvino"``).
-        device (str): "CPU" or "GPU". Default: "CPU".
-        run_mode (str): "paddle" or "trt_fp32" / "trt_fp16" / "trt_int8" (Paddle-TensorRT, GPU).
-            Default: "paddle".
-        batch_size (int): images per inference call in the CLI. Default: 1.
-        trt_min_shape (int): TensorRT dynamic-shape minimum image side. Default: 1.
-        trt_max_shape (int): TensorRT dynamic-shape maximum image side. Default: 1280.
-        trt_opt_shape (int): TensorRT dynamic-shape optimal image side. Default: 640.
-        trt_calib_mode (bool): TensorRT int8 calibration. Default: False.
-        cpu_threads (int): CPU math threads (Paddle) / intra-op threads (ONNX Runtime). Default: 1.
-        enable_mkldnn (bool): oneDNN kernels for Paddle on CPU. Default: False.
-        threshold (float|None): default score threshold of drawing and saving (not of :meth:`predict`).
-            Default: None, meaning infer_cfg.yml's ``draw_threshold`` (:data:`DEFAULT_DRAW_THRESHOLD`
-            when the file has none).
-        output_dir (str): where the CLI writes its outputs. Default: "output".
-        backend (str): a key of ``runners.RUNNERS``: "paddle" (Paddle Inference), "onnxruntime" or
-            "openvino". Default: "paddle".
-        precision (str): ``backend="openvino"`` only: "f32" (accurate mode, boxes as the f32 model),
-            "bf16" (fastest on bf16 CPUs; ~2 % of the boxes >= 0.5 change) or "int8" (the model of
-            ``tools/quantize.py``); tolerances in deploy/README.md.
-            Default: "f32".
-        malloc_tuning ("auto"|bool): on CPU, :func:`memory.keep_freed_memory_in_heap` (process-wide,
-            cannot be undone). "auto": for fixed-shape exports only, where every run allocates the
-            same buffers (~5 ms saved per 640x640 run). With varied image sizes either allocator
-            setting fragments the heap; :class:`memory.HeapGuard` (always on, CPU) trims it back.
-            Default: "auto".
-        max_side (int): dynamic-shape exports: images whose longer side exceeds it are scaled
-            down to it first (boxes still in original pixels); 0: no cap. Default: ``DEFAULT_MAX_SIDE`` (2048).
+        options (DetectorOptions|None): how to run (every option with its default is declared there).
+            Default: None, meaning ``DetectorOptions()``.
+        **changes: options to change from ``options``, by name (``Detector(d, backend="openvino",
+            cpu_threads=2)``).
 
     Raises:
-        DeployError: an unsupported option, or a model folder the backend cannot load.
+        DeployError: an unknown or unsupported option, or a model folder the backend cannot load.
     """
 
-    def __init__(self, model_dir, device="CPU", run_mode="paddle", batch_size=1, trt_min_shape=1,
-                 trt_max_shape=1280, trt_opt_shape=640, trt_calib_mode=False, cpu_threads=1, enable_mkldnn=False,
-                 threshold=None, output_dir="output", backend="paddle", malloc_tuning="auto", max_side=DEFAULT_MAX_SIDE,
-                 precision="f32"):
-        options = RunnerOptions(str(device).upper(), run_mode, batch_size, cpu_threads, enable_mkldnn, trt_min_shape,
-                                trt_max_shape, trt_opt_shape, trt_calib_mode, precision)
-        check_options(backend, options)
-        options = dataclasses.replace(options, batch_size=int(batch_size))
+    def __init__(self, model_dir, options=None, **changes):
+        self.options = (options or DetectorOptions()).replace(**changes)
+        options = self.options
         self.model_dir = model_dir
         self.cfg = load_infer_cfg(model_dir)
-        if malloc_tuning not in ("auto", True, False):
-            raise DeployError(f"malloc_tuning={malloc_tuning!r} is not supported; allowed values: auto, True, False")
         on_cpu = options.device == "CPU"
         fixed_shape = not self.cfg.get("use_dynamic_shape", True)
-        self.malloc_tuned = on_cpu and (malloc_tuning is True or (malloc_tuning == "auto" and fixed_shape)) \
+        self.malloc_tuned = on_cpu and (options.malloc_tuning is True or (options.malloc_tuning == "auto"
+                                                                           and fixed_shape)) \
             and keep_freed_memory_in_heap()
         self._heap_guard = HeapGuard() if on_cpu else (lambda shape: None)
-        self.pipeline = Pipeline(self.cfg["Preprocess"], max_side=max_side)
+        self.pipeline = Pipeline(self.cfg["Preprocess"], max_side=options.max_side)
         self.labels = list(self.cfg["label_list"])
         self.batch_size = options.batch_size
-        self.threshold = float(self.cfg.get("draw_threshold", DEFAULT_DRAW_THRESHOLD) if threshold is None
-                               else threshold)
-        self.output_dir = output_dir
-        self.backend = backend
-        self.runner = create_runner(backend, model_dir, self.cfg, options)
+        self.threshold = float(self.cfg.get("draw_threshold", DEFAULT_DRAW_THRESHOLD) if options.threshold is None
+                               else options.threshold)
+        self.backend = options.backend
+        self.runner = create_runner(model_dir, self.cfg, options)
         norm = self.pipeline.pixel_normalization
         #: True when the runner normalises the uint8 image inside its model (OpenVINO).
         self.raw_pixels = norm is not None and self.runner.take_pixels(*norm)

@@ -5,14 +5,9 @@ import sys
 
 import cv2
 
-if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
-    from detector import detection_record  # noqa: E402
-    from preprocess import DeployError, decode_image  # noqa: E402
-    from visualize import draw_boxes  # noqa: E402
-else:
-    from .detector import detection_record
-    from .preprocess import DeployError, decode_image
-    from .visualize import draw_boxes
+from .detector import detection_record
+from .preprocess import DeployError, decode_image
+from .visualize import draw_boxes
 
 __all__ = ["IMAGE_EXTS", "collect_images", "list_image_files", "output_path", "predict_images"]
 

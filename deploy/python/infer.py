@@ -10,10 +10,10 @@
         [--run_benchmark True [--benchmark_json b.json]]
 
 Flags follow PaddleDetection's deploy/python/infer.py. This module imports neither ppdet nor
-ppdet_face: its only contract is the exported folder. From Python (repository root on
-``sys.path``)::
+ppdet_face: its only contract is the exported folder. It runs from the installed package
+``ppdet_face_deploy`` (``pip install .`` or ``make venv``). From Python::
 
-    from deploy.python.infer import Detector
+    from ppdet_face_deploy.infer import Detector
     det = Detector("output_inference/blazeface_fpn_ssh_1000e", enable_mkldnn=True, cpu_threads=2)
     boxes = det.predict(["a.jpg", cv2.imread("b.jpg")])  # list of [K, 6]: class, score, x1, y1, x2, y2
 
@@ -27,33 +27,28 @@ results), ``runners`` (the backends behind ``--backend`` and their registry), ``
 (StageTimer), ``memory`` (malloc tuning, heap guard, peak RSS) and ``visualize``.
 """
 import argparse
-import os
 import sys
 
-if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from benchmark import run_benchmark  # noqa: E402
-    from detector import Detector, load_infer_cfg  # noqa: E402
-    from images import collect_images, list_image_files, predict_images  # noqa: E402
-    from memory import keep_freed_memory_in_heap  # noqa: E402
-    from preprocess import DEFAULT_MAX_SIDE, DeployError  # noqa: E402
-    from runners import BACKENDS, PRECISIONS, RUN_MODES  # noqa: E402
-    from timing import StageTimer  # noqa: E402
-    from video import predict_video  # noqa: E402
-else:
-    from .benchmark import run_benchmark
-    from .detector import Detector, load_infer_cfg
-    from .images import collect_images, list_image_files, predict_images
-    from .memory import keep_freed_memory_in_heap
-    from .preprocess import DEFAULT_MAX_SIDE, DeployError
-    from .runners import BACKENDS, PRECISIONS, RUN_MODES
-    from .timing import StageTimer
-    from .video import predict_video
+try:
+    import ppdet_face_deploy  # noqa: F401  (run as a script, the siblings come from the installed package)
+except ModuleNotFoundError as exc:
+    if exc.name != "ppdet_face_deploy":
+        raise
+    sys.exit("error: the package ppdet_face_deploy is not installed: run `pip install .` (or `make venv`) "
+             "in the ppdet-face repository")
+from ppdet_face_deploy.benchmark import run_benchmark
+from ppdet_face_deploy.detector import Detector, load_infer_cfg
+from ppdet_face_deploy.images import collect_images, list_image_files, predict_images
+from ppdet_face_deploy.memory import keep_freed_memory_in_heap
+from ppdet_face_deploy.preprocess import DeployError
+from ppdet_face_deploy.runners import BACKENDS, PRECISIONS, RUN_MODES, DetectorOptions
+from ppdet_face_deploy.timing import StageTimer
+from ppdet_face_deploy.video import predict_video
 
 # Detector, DeployError, StageTimer, list_image_files, load_infer_cfg and keep_freed_memory_in_heap
-# stay importable from here (``from deploy.python.infer import Detector``); they live in the modules above.
-__all__ = ["Detector", "DeployError", "StageTimer", "list_image_files", "load_infer_cfg", "keep_freed_memory_in_heap",
-           "main", "parse_args"]
+# stay importable from here (``from ppdet_face_deploy.infer import Detector``); they live in the modules above.
+__all__ = ["Detector", "DetectorOptions", "DeployError", "StageTimer", "list_image_files", "load_infer_cfg",
+           "keep_freed_memory_in_heap", "main", "parse_args"]
 
 
 def _str2bool(value):
@@ -80,6 +75,7 @@ def parse_args(argv=None):
     Returns:
         argparse.Namespace: the flags.
     """
+    d = DetectorOptions()  # the defaults of the detector's flags, declared once there
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model_dir", required=True, help="exported folder (infer_cfg.yml + model files)")
     p.add_argument("--image_file", default=None, help="one image")
@@ -88,31 +84,31 @@ def parse_args(argv=None):
                         "order of their path below it; visualised images keep that path under --output_dir")
     p.add_argument("--video_file", default=None, help="video file; writes an annotated video to --output_dir")
     p.add_argument("--camera_id", type=int, default=-1, help="camera index (-1: none)")
-    p.add_argument("--batch_size", type=int, default=1)
-    p.add_argument("--threshold", type=float, default=None,
+    p.add_argument("--batch_size", type=int, default=d.batch_size)
+    p.add_argument("--threshold", type=float, default=d.threshold,
                    help="score threshold of drawn / saved boxes (default: infer_cfg.yml's draw_threshold, 0.5)")
     p.add_argument("--output_dir", default="output")
     p.add_argument("--save_images", type=_str2bool, nargs="?", const=True, default=True,
                    help="save visualised images (True/False)")
     p.add_argument("--save_results", type=_str2bool, nargs="?", const=True, default=False,
                    help="save detections to <output_dir>/bbox.json")
-    p.add_argument("--device", default="CPU", help="CPU or GPU")
-    p.add_argument("--run_mode", default="paddle", help=" | ".join(RUN_MODES))
-    p.add_argument("--backend", default="paddle", help=" | ".join(BACKENDS))
-    p.add_argument("--precision", default="f32",
+    p.add_argument("--device", default=d.device, help="CPU or GPU")
+    p.add_argument("--run_mode", default=d.run_mode, help=" | ".join(RUN_MODES))
+    p.add_argument("--backend", default=d.backend, help=" | ".join(BACKENDS))
+    p.add_argument("--precision", default=d.precision,
                    help=" | ".join(PRECISIONS) + " (--backend openvino; int8: the model of tools/quantize.py)")
-    p.add_argument("--enable_mkldnn", type=_str2bool, nargs="?", const=True, default=False,
+    p.add_argument("--enable_mkldnn", type=_str2bool, nargs="?", const=True, default=d.enable_mkldnn,
                    help="oneDNN on CPU (True/False)")
-    p.add_argument("--cpu_threads", type=int, default=1)
-    p.add_argument("--malloc_tuning", type=_auto_or_bool, default="auto",
+    p.add_argument("--cpu_threads", type=int, default=d.cpu_threads)
+    p.add_argument("--malloc_tuning", type=_auto_or_bool, default=d.malloc_tuning,
                    help="keep freed memory mapped (no page faults per run): auto (fixed-shape exports) | True | False")
-    p.add_argument("--max_side", type=int, default=DEFAULT_MAX_SIDE,
+    p.add_argument("--max_side", type=int, default=d.max_side,
                    help="dynamic-shape models: scale images whose longer side is larger down to it first "
                         "(boxes stay in original pixels; 8000x8000 at full size needs ~7 GB); 0: no cap")
-    p.add_argument("--trt_min_shape", type=int, default=1)
-    p.add_argument("--trt_max_shape", type=int, default=1280)
-    p.add_argument("--trt_opt_shape", type=int, default=640)
-    p.add_argument("--trt_calib_mode", type=_str2bool, nargs="?", const=True, default=False)
+    p.add_argument("--trt_min_shape", type=int, default=d.trt_min_shape)
+    p.add_argument("--trt_max_shape", type=int, default=d.trt_max_shape)
+    p.add_argument("--trt_opt_shape", type=int, default=d.trt_opt_shape)
+    p.add_argument("--trt_calib_mode", type=_str2bool, nargs="?", const=True, default=d.trt_calib_mode)
     p.add_argument("--run_benchmark", type=_str2bool, nargs="?", const=True, default=False,
                    help="time warm-up + repeated runs instead of saving outputs")
     p.add_argument("--benchmark_warmup", type=int, default=10)
@@ -134,12 +130,7 @@ def main(argv=None):
     """CLI entry point; returns the process exit code (0: all inputs processed)."""
     args = parse_args(argv)
     try:
-        detector = Detector(args.model_dir, device=args.device, run_mode=args.run_mode, batch_size=args.batch_size,
-                            trt_min_shape=args.trt_min_shape, trt_max_shape=args.trt_max_shape,
-                            trt_opt_shape=args.trt_opt_shape, trt_calib_mode=args.trt_calib_mode,
-                            cpu_threads=args.cpu_threads, enable_mkldnn=args.enable_mkldnn, threshold=args.threshold,
-                            output_dir=args.output_dir, backend=args.backend, malloc_tuning=args.malloc_tuning,
-                            max_side=args.max_side, precision=args.precision)
+        detector = Detector(args.model_dir, DetectorOptions.from_args(args))
         if args.video_file or args.camera_id >= 0:
             return 1 if predict_video(detector, args) else 0
         files = collect_images(args)

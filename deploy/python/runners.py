@@ -2,7 +2,7 @@
 
 A runner is built from the exported folder and called on one padded batch::
 
-    runner = create_runner("onnxruntime", model_dir, cfg, RunnerOptions(cpu_threads=2))
+    runner = create_runner(model_dir, cfg, DetectorOptions(backend="onnxruntime", cpu_threads=2))
     bbox, bbox_num = runner({"image": ..., "im_shape": ..., "scale_factor": ...})
 
 To add a backend, subclass :class:`Runner` and add it to :data:`RUNNERS` under its ``--backend``
@@ -10,20 +10,19 @@ name; ``--backend`` accepts exactly the keys of :data:`RUNNERS` (:data:`BACKENDS
 other value is one error line listing them.
 """
 import abc
+import dataclasses
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Optional, Union
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
-    from preprocess import DeployError  # noqa: E402
-else:
-    from .preprocess import DeployError
+from .preprocess import DEFAULT_MAX_SIDE, DeployError
 
-__all__ = ["BACKENDS", "DEVICES", "PRECISIONS", "RUNNERS", "RUN_MODES", "OpenVinoRunner", "OrtRunner", "PaddleRunner",
-           "Runner", "RunnerOptions", "check_choice", "check_options", "create_runner",
-           "openvino_model_file"]
+__all__ = ["AUTO_ORDER", "BACKEND_PACKAGES", "BACKENDS", "installed_backends", "DEVICES", "PRECISIONS", "RUNNERS",
+           "RUN_MODES", "OpenVinoRunner", "OrtRunner", "PaddleRunner", "Runner", "DetectorOptions", "check_choice",
+           "check_options", "create_runner", "openvino_model_file"]
 
 DEVICES = ("CPU", "GPU")
 RUN_MODES = ("paddle", "trt_fp32", "trt_fp16", "trt_int8")
@@ -32,24 +31,38 @@ PRECISIONS = ("f32", "bf16", "int8")
 
 
 @dataclass(frozen=True)
-class RunnerOptions:
-    """How to run the model (the CLI flags of the same names).
+class DetectorOptions:
+    """How a :class:`~ppdet_face_deploy.detector.Detector` runs: one object, declared once; each field is the
+    ``deploy/python/infer.py`` flag of the same name (:meth:`from_args`).
 
     Args:
+        backend (str): a key of :data:`RUNNERS`: "paddle" (Paddle Inference), "onnxruntime" or "openvino".
+            Default: "paddle".
+        precision (str): ``backend="openvino"`` only: "f32" (accurate mode, boxes as the f32 model), "bf16"
+            (fastest on bf16 CPUs) or "int8" (the model of ``tools/quantize.py``); tolerances in
+            deploy/README.md. Default: "f32".
         device (str): "CPU" or "GPU". Default: "CPU".
         run_mode (str): "paddle" or "trt_fp32" / "trt_fp16" / "trt_int8" (Paddle-TensorRT, GPU).
             Default: "paddle".
-        batch_size (int): images per inference call (TensorRT's max batch). Default: 1.
-        cpu_threads (int): CPU math threads (Paddle) / intra-op threads (ONNX Runtime). Default: 1.
+        batch_size (int): images per inference call in the CLI (TensorRT's max batch). Default: 1.
+        cpu_threads (int): CPU math threads (Paddle) / intra-op threads (ONNX Runtime, OpenVINO). Default: 1.
         enable_mkldnn (bool): oneDNN kernels for Paddle on CPU. Default: False.
         trt_min_shape (int): TensorRT dynamic-shape minimum image side. Default: 1.
         trt_max_shape (int): TensorRT dynamic-shape maximum image side. Default: 1280.
         trt_opt_shape (int): TensorRT dynamic-shape optimal image side. Default: 640.
         trt_calib_mode (bool): TensorRT int8 calibration. Default: False.
-        precision (str): "f32", "bf16" or "int8", for ``--backend openvino`` (the other backends run
-            f32, or TensorRT's precision through ``run_mode``). Default: "f32".
+        threshold (float|None): score threshold of what is drawn and saved (not of ``predict``); None:
+            infer_cfg.yml's ``draw_threshold`` (``DEFAULT_DRAW_THRESHOLD`` when it has none). Default: None.
+        malloc_tuning ("auto"|bool): on CPU, ``memory.keep_freed_memory_in_heap`` (process-wide, cannot be
+            undone). "auto": for fixed-shape exports only, where every run allocates the same buffers (~5 ms
+            saved per 640x640 run); with varied image sizes ``memory.HeapGuard`` (always on, CPU) trims the
+            heap back. Default: "auto".
+        max_side (int): dynamic-shape exports: images whose longer side exceeds it are scaled down to it
+            first (boxes still in original pixels); 0: no cap. Default: ``DEFAULT_MAX_SIDE`` (2048).
     """
 
+    backend: str = "paddle"
+    precision: str = "f32"
     device: str = "CPU"
     run_mode: str = "paddle"
     batch_size: int = 1
@@ -59,7 +72,29 @@ class RunnerOptions:
     trt_max_shape: int = 1280
     trt_opt_shape: int = 640
     trt_calib_mode: bool = False
-    precision: str = "f32"
+    threshold: Optional[float] = None
+    malloc_tuning: Union[str, bool] = "auto"
+    max_side: int = DEFAULT_MAX_SIDE
+
+    @classmethod
+    def from_args(cls, args):
+        """The options of parsed CLI flags (an ``argparse.Namespace`` with the fields as attributes)."""
+        return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied, checked (:func:`check_options`).
+
+        Raises:
+            DeployError: an unknown option name (the message lists them) or a value outside its set.
+        """
+        names = [f.name for f in dataclasses.fields(self)]
+        unknown = [k for k in changes if k not in names]
+        if unknown:
+            raise DeployError(f"unknown detector option {unknown[0]!r}; allowed: {', '.join(names)}")
+        options = dataclasses.replace(self, **changes)
+        options = dataclasses.replace(options, device=str(options.device).upper(), batch_size=int(options.batch_size))
+        check_options(options)
+        return options
 
 
 class Runner(abc.ABC):
@@ -68,7 +103,7 @@ class Runner(abc.ABC):
     Args:
         model_dir (str): the exported folder.
         cfg (dict): its ``infer_cfg.yml``.
-        options (RunnerOptions): how to run.
+        options (DetectorOptions): how to run.
 
     Raises:
         DeployError: the backend's package, model file, device or run mode is not available.
@@ -363,6 +398,19 @@ def openvino_model_file(model_dir, cfg, precision):
 #: ``--backend`` name -> runner class; the closed set of backends.
 RUNNERS = {"paddle": PaddleRunner, "onnxruntime": OrtRunner, "openvino": OpenVinoRunner}
 BACKENDS = tuple(RUNNERS)
+#: The Python package each backend needs.
+BACKEND_PACKAGES = {"paddle": "paddle", "onnxruntime": "onnxruntime", "openvino": "openvino"}
+#: ``backend="auto"``'s order of preference for f32: ONNX Runtime (a dependency of the package; on real photos of
+#: varied sizes as fast as OpenVINO f32 and smaller: deploy/README.md), OpenVINO, Paddle Inference. bf16 and int8
+#: run on OpenVINO only.
+AUTO_ORDER = ("onnxruntime", "openvino", "paddle")
+
+
+def installed_backends():
+    """The backends whose package is installed, in :data:`AUTO_ORDER`."""
+    import importlib.util
+
+    return tuple(b for b in AUTO_ORDER if importlib.util.find_spec(BACKEND_PACKAGES[b]) is not None)
 
 
 def check_choice(flag, value, allowed):
@@ -380,16 +428,17 @@ def check_choice(flag, value, allowed):
         raise DeployError(f"{flag} {value!r} is not supported; allowed values: {', '.join(allowed)}")
 
 
-def check_options(backend, options):
-    """Check the closed sets before anything is loaded: device, run mode, backend, precision, batch size.
+def check_options(options):
+    """Check the closed sets before anything is loaded: device, run mode, backend, precision, batch size,
+    malloc tuning.
 
     Args:
-        backend (str): a key of :data:`RUNNERS`.
-        options (RunnerOptions): how to run.
+        options (DetectorOptions): how to run.
 
     Raises:
         DeployError: the first value outside its set, in the order above.
     """
+    backend = options.backend
     check_choice("--device", options.device, DEVICES)
     check_choice("--run_mode", options.run_mode, RUN_MODES)
     check_choice("--backend", backend, BACKENDS)
@@ -399,16 +448,18 @@ def check_options(backend, options):
                           "Paddle-TensorRT precisions are --run_mode trt_fp16 / trt_int8)")
     if int(options.batch_size) < 1:
         raise DeployError(f"--batch_size must be >= 1, got {options.batch_size}")
+    if options.malloc_tuning not in ("auto", True, False):
+        raise DeployError(f"--malloc_tuning {options.malloc_tuning!r} is not supported; allowed values: auto, True, "
+                          "False")
 
 
-def create_runner(backend, model_dir, cfg, options):
-    """Build the runner of ``backend``.
+def create_runner(model_dir, cfg, options):
+    """Build the runner of ``options.backend`` (a key of :data:`RUNNERS`: "paddle", "onnxruntime", "openvino").
 
     Args:
-        backend (str): a key of :data:`RUNNERS` ("paddle", "onnxruntime" or "openvino").
         model_dir (str): the exported folder.
         cfg (dict): its ``infer_cfg.yml``.
-        options (RunnerOptions): how to run.
+        options (DetectorOptions): how to run.
 
     Returns:
         Runner: ready to be called on a batch.
@@ -416,5 +467,5 @@ def create_runner(backend, model_dir, cfg, options):
     Raises:
         DeployError: an unknown backend, or one that cannot run here (see :class:`Runner`).
     """
-    check_choice("--backend", backend, BACKENDS)
-    return RUNNERS[backend](model_dir, cfg, options)
+    check_choice("--backend", options.backend, BACKENDS)
+    return RUNNERS[options.backend](model_dir, cfg, options)

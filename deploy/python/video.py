@@ -5,16 +5,14 @@ import sys
 
 import cv2
 
-if __package__ in (None, ""):  # run as a script: deploy/python is on sys.path, import the siblings directly
-    from detector import detection_record  # noqa: E402
-    from preprocess import DeployError  # noqa: E402
-    from visualize import draw_boxes  # noqa: E402
-else:
-    from .detector import detection_record
-    from .preprocess import DeployError
-    from .visualize import draw_boxes
+from .detector import detection_record
+from .preprocess import DeployError
+from .visualize import draw_boxes
 
-__all__ = ["predict_video"]
+__all__ = ["VIDEO_EXTS", "frame_batches", "open_capture", "predict_video"]
+
+#: File extensions read as videos (by ``ppdet-face detect``; infer.py takes ``--video_file``).
+VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
 def predict_video(detector, args):
@@ -37,7 +35,7 @@ def predict_video(detector, args):
     records, frame_id = [], 0
     bar = tqdm(total=total or None, desc="frames", unit="frame", file=sys.stderr)
     try:
-        for frames in _frame_batches(cap, detector.batch_size):
+        for frames in frame_batches(cap, detector.batch_size):
             for frame, boxes in zip(frames, detector.predict(frames)):
                 writer.write(draw_boxes(frame, boxes, detector.labels, detector.threshold))
                 if args.save_results:
@@ -63,12 +61,7 @@ def _open(args):
     source = args.video_file if args.video_file else args.camera_id
     if args.video_file and not os.path.isfile(args.video_file):
         raise DeployError(f"--video_file {args.video_file}: file not found")
-    cap = cv2.VideoCapture(source)
-    if not cap.isOpened():
-        raise DeployError(f"cannot open {'video ' + args.video_file if args.video_file else 'camera ' + str(source)}")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if args.video_file else 0
+    cap, fps, (width, height), total = open_capture(source)
     os.makedirs(args.output_dir, exist_ok=True)
     name = os.path.splitext(os.path.basename(args.video_file))[0] if args.video_file else f"camera_{source}"
     out_path = os.path.join(args.output_dir, name + ".mp4")
@@ -79,7 +72,25 @@ def _open(args):
     return cap, writer, name, out_path, total
 
 
-def _frame_batches(cap, batch_size):
+def open_capture(source):
+    """Open a video file (path) or a camera (int index).
+
+    Returns:
+        tuple: (cv2.VideoCapture, frames per second, (width, height), frame count or 0 for a camera).
+
+    Raises:
+        DeployError: it cannot be opened.
+    """
+    cap = cv2.VideoCapture(source)
+    if not cap.isOpened():
+        raise DeployError(f"cannot open {'camera ' + str(source) if isinstance(source, int) else 'video ' + source}")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    total = 0 if isinstance(source, int) else int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    return cap, fps, size, total
+
+
+def frame_batches(cap, batch_size):
     """Lists of up to ``batch_size`` frames until the stream ends."""
     while True:
         frames = []

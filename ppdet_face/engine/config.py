@@ -81,7 +81,9 @@ def load_config(path, overrides=None):
     from ppdet.core.workspace import load_config as ppdet_load_config
     from ppdet.core.workspace import merge_config
 
-    import ppdet_face  # noqa: F401  (registers our components before ppdet parses the YAML)
+    import ppdet_face
+
+    ppdet_face.register()  # our components, before ppdet parses the YAML
 
     _check_tags(path)
     reset_global_config()

@@ -16,8 +16,10 @@ random weights for ``--allow_random_weights``), :mod:`.quantize` (post-training 
 ``tools/quantize.py``; imports openvino and nncf when called, so it is not imported here).
 """
 import os
+import shutil
 
 from ppdet_face.utils.logging import get_logger
+from ppdet_face_deploy.cards import CARD_FILE
 
 from .calibration import init_random_weights
 from .infer_cfg import build_infer_cfg, write_infer_cfg
@@ -44,7 +46,7 @@ EXPORT_FORMATS = ("paddle", "onnx")
 
 
 def export_model(model, cfg, output_dir="output_inference", fmt="paddle", fixed_shape=None, random_weights=False,
-                 name=None):
+                 name=None, card=None):
     """Export ``model`` (eval mode, weights loaded) to ``<output_dir>/<name or cfg.filename>/``.
 
     Args:
@@ -56,6 +58,8 @@ def export_model(model, cfg, output_dir="output_inference", fmt="paddle", fixed_
             None keeps H and W dynamic (images at their original size, as the TestReader). Default: None.
         random_weights (bool): recorded in ``infer_cfg.yml``. Default: False.
         name (str|None): folder name. Default: the config's name.
+        card (str|None): a model card (``pretrained/<name>.md``) to copy into the folder as ``model_card.md``
+            (``infer_cfg.yml``'s ``model_card`` names it). Default: None.
 
     Returns:
         str: the export directory.
@@ -69,7 +73,10 @@ def export_model(model, cfg, output_dir="output_inference", fmt="paddle", fixed_
     if fmt == "onnx":
         export_onnx(model, save_dir, fixed_shape)
         files.append("model.onnx")
-    write_infer_cfg(os.path.join(save_dir, "infer_cfg.yml"),
-                    build_infer_cfg(cfg, model, fixed_shape, random_weights, files))
+    content = build_infer_cfg(cfg, model, fixed_shape, random_weights, files)
+    if card:
+        shutil.copyfile(card, os.path.join(save_dir, CARD_FILE))
+        content["model_card"] = CARD_FILE
+    write_infer_cfg(os.path.join(save_dir, "infer_cfg.yml"), content)
     logger.info("exported %s to %s (%s)", cfg.get("architecture", "model"), save_dir, ", ".join(files))
     return save_dir

@@ -19,12 +19,54 @@ import numpy as np
 
 from eval_tools.wider_format import IMAGE_EXTENSIONS, is_image_name
 
-__all__ = ["INT8_FILE", "QUANT_METHOD", "calibration_files", "float_tail", "fold_constants", "quantize_export",
-           "record_quantized"]
+__all__ = ["INT8_FILE", "QUANT_METHOD", "calibration_files", "default_calib_dir", "float_tail", "fold_constants",
+           "quantize_export", "quantize_folder", "record_quantized"]
 
 #: File name of the int8 model in the export folder (OpenVINO IR; ``.bin`` beside it).
 INT8_FILE = "model_int8.xml"
 QUANT_METHOD = "nncf.quantize (OpenVINO IR, post-training: min-max ranges, fast bias correction)"
+
+
+def default_calib_dir():
+    """The 1,100 real WIDER training images: ``<shared>/data/wider_face_real/WIDER_train/images``."""
+    from ..utils.shared import shared_dir
+
+    return str(shared_dir() / "data" / "wider_face_real" / "WIDER_train" / "images")
+
+
+def quantize_folder(model_dir, calib_dir=None, num_images=300, seed=0, max_side=None):
+    """Quantize an export folder, calibrating on a seeded sample of real images (``tools/quantize.py``).
+
+    Calibration images go through the folder's own ``Preprocess`` (deploy's ``Pipeline``: the predictor's
+    preprocessing, not a copy), at their own size like the predictor.
+
+    Args:
+        model_dir (str): an export folder with ``model.onnx`` and ``infer_cfg.yml``.
+        calib_dir (str|None): calibration images, searched recursively; None: :func:`default_calib_dir`.
+        num_images (int): calibration images (a seeded sample). Default: 300.
+        seed (int): sampling seed. Default: 0.
+        max_side (int|None): dynamic-shape exports: longer side cap (0: none); None: deploy's default.
+
+    Returns:
+        dict: the ``quantized`` entry written to ``infer_cfg.yml``.
+
+    Raises:
+        ValueError: a missing folder or file, no calibration image, or an unreadable one (one line).
+    """
+    from ppdet_face_deploy.detector import load_infer_cfg
+    from ppdet_face_deploy.preprocess import DEFAULT_MAX_SIDE, DeployError, Pipeline
+
+    calib_dir = calib_dir or default_calib_dir()
+    if not os.path.isdir(calib_dir):
+        raise ValueError(f"calibration folder {calib_dir} not found (pass --calib_dir or set PPDET_FACE_SHARED)")
+    max_side = DEFAULT_MAX_SIDE if max_side is None else max_side
+    try:
+        pipeline = Pipeline(load_infer_cfg(model_dir).get("Preprocess", []), max_side=max_side)
+        files = calibration_files(calib_dir, num_images, seed)
+        return quantize_export(model_dir, files, pipeline,
+                               {"dir": os.path.abspath(calib_dir), "seed": seed, "max_side": max_side})
+    except DeployError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def calibration_files(calib_dir, num_images, seed=0):

@@ -1,10 +1,5 @@
 """benchmarks/machine.py: the CPU line printed with every benchmark table."""
-import sys
-
-from helpers import REPO
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-import machine  # noqa: E402
+import benchmarks.machine as machine
 
 
 def test_cpu_info_reads_model_and_avx512_flags(tmp_path):

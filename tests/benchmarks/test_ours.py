@@ -1,13 +1,8 @@
 """benchmarks/ours.py: the deploy benchmarks' export of our model finds weights as the tools do."""
-import sys
-
 import pytest
 import yaml
 
-from helpers import REPO
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-import ours  # noqa: E402
+import benchmarks.ours as ours
 
 
 def test_export_ours_takes_weights_without_suffix_and_refuses_missing_ones(tmp_path):

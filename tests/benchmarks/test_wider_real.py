@@ -1,22 +1,9 @@
 """benchmarks/wider_real.py on 3 real val images with 2 peers, and the peers' decoders on hand-made outputs."""
-import importlib.util
-import sys
-
 import numpy as np
 import pytest
 
-from helpers import REPO
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("wider_real")  # puts benchmarks/ on sys.path
-peers = sys.modules["peers"]
+import benchmarks.peers as peers
+import benchmarks.wider_real as bench
 
 
 def test_wider_real_table_with_two_peers_on_three_images(shared, tmp_path):
@@ -59,7 +46,7 @@ def test_format_table_marks_skipped_and_missing_values():
 
 
 def test_peak_rss_reads_vmhwm(tmp_path):
-    from deploy.python.memory import peak_rss_mb, process_memory_mb
+    from ppdet_face_deploy.memory import peak_rss_mb, process_memory_mb
 
     (tmp_path / "self").mkdir()
     (tmp_path / "self" / "status").write_text("Name:\tpython\nVmPeak:\t 9000 kB\nVmHWM:\t    2048 kB\n"

@@ -22,11 +22,12 @@ from eval_tools.wider_format import image_key, read_difficulty_file, read_gt_txt
 from ppdet_face.data import synthetic as syn
 from ppdet_face.data.synthetic.canvas import ellipse_extent, paste
 from ppdet_face.data.synthetic.faces import render_face
+from ppdet_face.utils.shared import shared_dir
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "dataset" / "wider_face" / "download_wider_face.sh"
 CLI = REPO / "tools" / "make_synthetic_wider.py"
-SHARED = Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared"))
+SHARED = shared_dir()
 SUBSET = SHARED / "data" / "wider_face_val_subset"
 
 N_TRAIN, N_VAL = 6, 4

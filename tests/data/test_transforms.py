@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ppdet.data.transform import op_helper
 
-import ppdet_face  # noqa: F401  (registers the operator)
+import ppdet_face.data.transforms  # noqa: F401  (registers the operator)
 from ppdet_face.data.transforms import CropWithDataAnchorSampling, crop_and_resize, data_anchor_crop_box
 
 SCALES = [16, 32, 64, 128]

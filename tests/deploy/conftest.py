@@ -1,12 +1,7 @@
 """Exported models shared by the deploy tests (seeded random weights, calibrated scores)."""
-import sys
-
 import pytest
 
-from helpers import REPO, export_random_model
-
-if str(REPO) not in sys.path:  # `from deploy.python.infer import Detector` as from the repository root
-    sys.path.insert(0, str(REPO))
+from helpers import export_random_model
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from helpers import blob_images
 
 
 def test_run_benchmark_prints_stages_and_writes_json(dynamic_export, tmp_path, capsys):
-    from deploy.python.infer import main
+    from ppdet_face_deploy.infer import main
 
     _, save_dir = dynamic_export
     img = tmp_path / "a.jpg"

@@ -48,7 +48,7 @@ def reference(model, batch_bgr, resize=None):
 
 @pytest.mark.parametrize("backend,mkldnn", [("paddle", False), ("paddle", True), ("onnxruntime", False)])
 def test_batches_of_different_sizes_are_padded_with_correct_im_shape(dynamic_export, backend, mkldnn):
-    from deploy.python.detector import Detector
+    from ppdet_face_deploy.detector import Detector
 
     model, save_dir = dynamic_export
     det = Detector(save_dir, backend=backend, enable_mkldnn=mkldnn, cpu_threads=2, batch_size=4)
@@ -69,8 +69,8 @@ def test_batches_of_different_sizes_are_padded_with_correct_im_shape(dynamic_exp
 
 
 def test_images_above_max_side_are_scaled_down_and_boxes_map_back(dynamic_export, tmp_path, capsys):
-    from deploy.python.detector import Detector
-    from deploy.python.infer import main
+    from ppdet_face_deploy.detector import Detector
+    from ppdet_face_deploy.infer import main
 
     model, save_dir = dynamic_export
     big = blob_images(seed=3, sizes=((300, 480),))[0]
@@ -98,14 +98,14 @@ def test_images_above_max_side_are_scaled_down_and_boxes_map_back(dynamic_export
 
 
 def test_fixed_shape_exports_ignore_max_side(fixed_export):
-    from deploy.python.detector import Detector
+    from ppdet_face_deploy.detector import Detector
 
     assert Detector(fixed_export[1], max_side=100).pipeline.max_side == 0  # their Resize sets the size
 
 
 @pytest.mark.parametrize("backend", ["paddle", "onnxruntime"])
 def test_fixed_shape_model_maps_boxes_back_to_each_original_image(fixed_export, backend):
-    from deploy.python.detector import Detector
+    from ppdet_face_deploy.detector import Detector
 
     model, save_dir = fixed_export
     det = Detector(save_dir, backend=backend, enable_mkldnn=True, cpu_threads=2)
@@ -124,9 +124,9 @@ def test_drawing_threshold_defaults_to_infer_cfg_draw_threshold(dynamic_export, 
 
     import yaml
 
-    from deploy.python.detector import DEFAULT_DRAW_THRESHOLD
-    from deploy.python.infer import Detector
     from ppdet_face.export.infer_cfg import DRAW_THRESHOLD
+    from ppdet_face_deploy.detector import DEFAULT_DRAW_THRESHOLD
+    from ppdet_face_deploy.infer import Detector
 
     assert DEFAULT_DRAW_THRESHOLD == DRAW_THRESHOLD  # deploy's fallback is what export writes (deploy cannot import it)
     _, save_dir = dynamic_export

@@ -14,7 +14,7 @@ INFER = REPO / "deploy" / "python" / "infer.py"
 
 
 def test_cli_folder_reports_bad_files_continues_and_saves_results(dynamic_export, tmp_path, capsys):
-    from deploy.python.infer import main
+    from ppdet_face_deploy.infer import main
 
     _, save_dir = dynamic_export
     folder = tmp_path / "imgs"
@@ -39,15 +39,15 @@ def test_cli_folder_reports_bad_files_continues_and_saves_results(dynamic_export
 
 def test_image_extensions_are_the_packages_copy():
     """deploy keeps its own IMAGE_EXTS (it may not import eval_tools): the same as eval_tools' tuple."""
-    from deploy.python.images import IMAGE_EXTS
     from eval_tools.wider_format import IMAGE_EXTENSIONS
+    from ppdet_face_deploy.images import IMAGE_EXTS
 
     assert IMAGE_EXTS == IMAGE_EXTENSIONS
 
 
 def test_image_dir_recurses_into_subfolders_in_sorted_order(tmp_path):
-    from deploy.python.images import collect_images, output_path
-    from deploy.python.infer import parse_args
+    from ppdet_face_deploy.images import collect_images, output_path
+    from ppdet_face_deploy.infer import parse_args
 
     folder = tmp_path / "images"
     names = ["10--People/b.jpg", "0--Parade/z.PNG", "0--Parade/a.jpg", "top.bmp", "0--Parade/deep/x.jpeg",
@@ -67,8 +67,8 @@ def test_image_dir_recurses_into_subfolders_in_sorted_order(tmp_path):
 
 
 def test_image_dir_finds_the_200_real_wider_val_images(shared):
-    from deploy.python.images import collect_images
-    from deploy.python.infer import parse_args
+    from ppdet_face_deploy.images import collect_images
+    from ppdet_face_deploy.infer import parse_args
 
     folder = shared / "data" / "wider_face_real" / "WIDER_val" / "images"
     if not folder.is_dir():
@@ -122,7 +122,7 @@ def _bad_and_odd_images(folder):
 
 
 def test_cli_bad_and_odd_images_each_get_one_line_or_are_processed(dynamic_export, tmp_path, capsys):
-    from deploy.python.infer import main
+    from ppdet_face_deploy.infer import main
 
     folder = tmp_path / "imgs"
     folder.mkdir()
@@ -146,7 +146,7 @@ def test_cli_bad_and_odd_images_each_get_one_line_or_are_processed(dynamic_expor
 @pytest.mark.parametrize("name,message", [("missing.jpg", "file not found"),
                                           ("folder.jpg", "is a directory, not an image file")])
 def test_cli_missing_file_or_directory_is_one_line(dynamic_export, tmp_path, capsys, name, message):
-    from deploy.python.infer import main
+    from ppdet_face_deploy.infer import main
 
     (tmp_path / "folder.jpg").mkdir()
     code = main(["--model_dir", dynamic_export[1], "--image_file", str(tmp_path / name), "--save_images", "False"])

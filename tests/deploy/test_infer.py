@@ -24,7 +24,7 @@ class Guard:
         return None
 sys.meta_path.insert(0, Guard())
 sys.path.insert(0, {str(REPO)!r})
-from deploy.python.infer import Detector, main
+from ppdet_face_deploy.infer import Detector, main
 det = Detector({save_dir!r}, enable_mkldnn=True)
 assert len(det.predict([{str(img)!r}])) == 1
 code = main(['--model_dir', {save_dir!r}, '--image_file', {str(img)!r}, '--output_dir', {str(tmp_path / 'out')!r},

@@ -11,8 +11,8 @@ def test_cpu_predictor_keeps_freed_memory_mapped_so_runs_do_not_page_fault(fixed
     import platform
     import resource
 
-    from deploy.python.detector import Detector
-    from deploy.python.memory import keep_freed_memory_in_heap
+    from ppdet_face_deploy.detector import Detector
+    from ppdet_face_deploy.memory import keep_freed_memory_in_heap
 
     if platform.libc_ver()[0] != "glibc" or any(k in os.environ for k in ("MALLOC_MMAP_MAX_",
                                                                            "MALLOC_TRIM_THRESHOLD_")):
@@ -31,7 +31,7 @@ def test_cpu_predictor_keeps_freed_memory_mapped_so_runs_do_not_page_fault(fixed
 
 
 def test_heap_guard_trims_only_when_free_heap_outgrows_its_budget_after_a_shape_change():
-    from deploy.python.memory import HeapGuard
+    from ppdet_face_deploy.memory import HeapGuard
 
     guard = HeapGuard(budget_mb=100)
     if guard.libc is None:
@@ -58,7 +58,7 @@ def test_heap_guard_trims_only_when_free_heap_outgrows_its_budget_after_a_shape_
 
 
 def test_heap_guard_reads_real_heap_figures():
-    from deploy.python.memory import HeapGuard
+    from ppdet_face_deploy.memory import HeapGuard
 
     guard = HeapGuard()
     if guard.libc is None:

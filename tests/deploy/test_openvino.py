@@ -35,7 +35,7 @@ def _sorted_per_image(result):
 
 
 def test_f32_equals_dygraph_in_padded_batches_and_after_static_recompilation(dynamic_export):
-    from deploy.python.detector import Detector
+    from ppdet_face_deploy.detector import Detector
 
     model, save_dir = dynamic_export
     det = Detector(save_dir, backend="openvino", precision="f32", cpu_threads=2, batch_size=4)
@@ -55,7 +55,7 @@ def test_f32_equals_dygraph_in_padded_batches_and_after_static_recompilation(dyn
 def test_static_compilation_only_for_a_shape_that_comes_three_times_in_a_row(dynamic_export):
     """Varied sizes (a folder) stay on the dynamic model however often a size comes back between others;
     a run of the same shape (video, camera) gets its static compilation on the third call, used from then on."""
-    from deploy.python.detector import Detector
+    from ppdet_face_deploy.detector import Detector
 
     _, save_dir = dynamic_export
     det = Detector(save_dir, backend="openvino", precision="f32", cpu_threads=2)
@@ -72,7 +72,7 @@ def test_static_compilation_only_for_a_shape_that_comes_three_times_in_a_row(dyn
 
 
 def test_fixed_shape_export_runs_on_openvino(fixed_export):
-    from deploy.python.detector import Detector
+    from ppdet_face_deploy.detector import Detector
 
     model, save_dir = fixed_export
     det = Detector(save_dir, backend="openvino", cpu_threads=2)
@@ -86,7 +86,7 @@ def test_bf16_is_within_its_tolerance(dynamic_export):
     a trained one) every box >= 0.05 is found again with median IoU 0.92 and median score change 0.03."""
     import openvino as ov
 
-    from deploy.python.detector import Detector
+    from ppdet_face_deploy.detector import Detector
 
     if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
         pytest.skip("this CPU has no bf16 support")
@@ -138,7 +138,7 @@ def test_int8_runs_with_a_float_tail(quantized_export):
     judge it); here: the int8 model runs batches, its boxes are well-formed, clipped and sorted like f32's."""
     import openvino as ov
 
-    from deploy.python.detector import Detector
+    from ppdet_face_deploy.detector import Detector
 
     _, save_dir, _ = quantized_export
     det = Detector(save_dir, backend="openvino", precision="int8", cpu_threads=2, batch_size=4)
@@ -191,7 +191,7 @@ def test_int8_runs_every_convolution_depthwise_included_in_int8(quantized_export
     (["--backend", "openvino", "--device", "GPU"], "--backend openvino runs on --device CPU only"),
 ])
 def test_openvino_option_errors_are_one_clear_line(dynamic_export, tmp_path, args, message, capsys):
-    from deploy.python.infer import main
+    from ppdet_face_deploy.infer import main
 
     img = tmp_path / "a.jpg"
     cv2.imwrite(str(img), blob_images()[0])

@@ -4,7 +4,7 @@ import pytest
 
 
 def test_empty_and_unreadable_files_are_deploy_errors(tmp_path):
-    from deploy.python.preprocess import DeployError, decode_image
+    from ppdet_face_deploy.preprocess import DeployError, decode_image
 
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
@@ -29,7 +29,7 @@ NORM = {"type": "NormalizeImage", "mean": [123.0, 117.0, 104.0], "std": [127.502
 def test_pixel_normalization_only_where_a_runner_can_reproduce_the_pipeline_exactly(ops, expected):
     """Offered (mean RGB, std in pixel units) only when NormalizeImage + Permute end the pipeline, one std
     serves all channels and the mean is a whole colour (the batch padding colour)."""
-    from deploy.python.preprocess import Pipeline
+    from ppdet_face_deploy.preprocess import Pipeline
 
     got = Pipeline(ops).pixel_normalization
     if expected is None:
@@ -43,7 +43,7 @@ def test_pixels_and_their_padding_normalise_to_the_float_pipeline():
     import cv2
     import numpy as np
 
-    from deploy.python.preprocess import Pipeline, pad_batch, pad_pixels
+    from ppdet_face_deploy.preprocess import Pipeline, pad_batch, pad_pixels
 
     pipe = Pipeline([NORM, {"type": "Permute"}])
     rng = np.random.RandomState(0)
@@ -61,9 +61,9 @@ def test_deploy_and_evaluation_cap_the_image_side_alike():
     """deploy/ cannot import ppdet_face: its default max side is its own constant, equal to eval_max_side's."""
     import inspect
 
-    from deploy.python.detector import Detector
-    from deploy.python.preprocess import DEFAULT_MAX_SIDE, Pipeline
     from ppdet_face.config_keys import KEYS
+    from ppdet_face_deploy.preprocess import DEFAULT_MAX_SIDE, Pipeline
+    from ppdet_face_deploy.runners import DetectorOptions
 
-    defaults = {inspect.signature(f).parameters["max_side"].default for f in (Pipeline, Detector)}
+    defaults = {inspect.signature(Pipeline).parameters["max_side"].default, DetectorOptions().max_side}
     assert defaults == {DEFAULT_MAX_SIDE} and DEFAULT_MAX_SIDE == KEYS["eval_max_side"].default

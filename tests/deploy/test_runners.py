@@ -21,7 +21,7 @@ INFER = REPO / "deploy" / "python" / "infer.py"
     (["--backend", "tensorrt"], "allowed values: paddle, onnxruntime"),
 ])
 def test_unavailable_devices_and_modes_fail_with_one_clear_message(dynamic_export, tmp_path, args, message, capsys):
-    from deploy.python.infer import main
+    from ppdet_face_deploy.infer import main
 
     if paddle.is_compiled_with_cuda():
         pytest.skip("this PaddlePaddle has CUDA; the CPU-only messages do not apply")
@@ -34,7 +34,7 @@ def test_unavailable_devices_and_modes_fail_with_one_clear_message(dynamic_expor
 
 
 def test_missing_model_folder_and_onnx_file_are_clear(tmp_path, dynamic_export, capsys):
-    from deploy.python.infer import main
+    from ppdet_face_deploy.infer import main
 
     img = tmp_path / "a.jpg"
     cv2.imwrite(str(img), blob_images()[0])
@@ -71,16 +71,20 @@ def test_enable_mkldnn_runs_onednn_kernels_without_crashing(dynamic_export, tmp_
 def test_backends_are_the_runner_registry_and_anything_else_is_one_clear_error():
     import re
 
-    from deploy.python.preprocess import DeployError
-    from deploy.python.runners import BACKENDS, RUNNERS, Runner, RunnerOptions, check_options, create_runner
+    from ppdet_face_deploy.preprocess import DeployError
+    from ppdet_face_deploy.runners import BACKENDS, RUNNERS, DetectorOptions, Runner, check_options, create_runner
 
     assert BACKENDS == ("paddle", "onnxruntime", "openvino") == tuple(RUNNERS)
     assert all(issubclass(cls, Runner) for cls in RUNNERS.values())
     with pytest.raises(DeployError, match=re.escape("--backend 'tensorrt' is not supported; allowed values: "
                                                     "paddle, onnxruntime, openvino")):
-        create_runner("tensorrt", "no_model_dir", {}, RunnerOptions())
+        create_runner("no_model_dir", {}, DetectorOptions(backend="tensorrt"))
     with pytest.raises(DeployError, match=re.escape("--run_mode 'trt' is not supported; allowed values: paddle, "
                                                     "trt_fp32, trt_fp16, trt_int8")):
-        check_options("paddle", RunnerOptions(run_mode="trt"))
+        check_options(DetectorOptions(run_mode="trt"))
     with pytest.raises(DeployError, match="--batch_size must be >= 1"):
-        check_options("onnxruntime", RunnerOptions(batch_size=0))
+        check_options(DetectorOptions(backend="onnxruntime", batch_size=0))
+    with pytest.raises(DeployError, match=re.escape("unknown detector option 'threads'; allowed: backend, precision")):
+        DetectorOptions().replace(threads=2)
+    with pytest.raises(DeployError, match="--malloc_tuning 'sometimes' is not supported"):
+        DetectorOptions().replace(malloc_tuning="sometimes")

@@ -7,7 +7,7 @@ from helpers import blob_images
 
 
 def test_cli_video_in_annotated_video_out(dynamic_export, tmp_path):
-    from deploy.python.infer import main
+    from ppdet_face_deploy.infer import main
 
     _, save_dir = dynamic_export
     video = tmp_path / "clip.mp4"

@@ -2,23 +2,19 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ppdet_face.utils.shared import shared_dir
+
 REPO = Path(__file__).resolve().parents[2]
 # Import the in-tree package even under a bare `pytest` (no editable install, cwd not on sys.path):
 # otherwise `eval_tools` could resolve to this test folder as a namespace package.
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-
-
-def shared_dir() -> Path:
-    """``$PPDET_FACE_SHARED`` or ``<repo>/../shared``."""
-    return Path(os.environ.get("PPDET_FACE_SHARED", REPO.parent / "shared")).resolve()
 
 
 @pytest.fixture(scope="session")

@@ -117,7 +117,7 @@ def test_published_fpn_ssh_exported_by_the_tool_finds_the_portrait_face_on_every
     config = str(CONFIGS / "face_detection" / PUBLISHED[name][0])
     load_tool("export_model").main(["-c", config, "-o", f"weights=pretrained/{name}", "--format", "onnx",
                                     "--output_dir", str(tmp_path)])
-    from deploy.python.infer import Detector
+    from ppdet_face_deploy.infer import Detector
 
     runs = [("paddle", "f32"), ("onnxruntime", "f32"), ("openvino", "f32"), ("openvino", "bf16")]
     for backend, precision in runs:
