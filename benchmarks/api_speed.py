@@ -17,8 +17,7 @@ import time
 
 import cv2
 
-from benchmarks.machine import cpu_info, cpu_line
-from ppdet_face.utils.shared import shared_dir
+from benchmarks.harness import machine_line, markdown_table, shared_dir
 from ppdet_face_deploy import FaceDetector
 from ppdet_face_deploy.bundled import DEFAULT_MODEL
 from ppdet_face_deploy.images import list_image_files
@@ -66,13 +65,13 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     images, what = _images(args.num_images)
-    print(cpu_line(cpu_info()))
+    print(machine_line())
     print(f"model {args.model}; {what}; batch 1, {args.threads} threads, best of {args.rounds} rounds\n")
-    print("| backend | infer.py Detector (img/s) | FaceDetector API (img/s) | API / infer.py |")
-    print("|---|---:|---:|---:|")
+    rows = []
     for backend in args.backends.split(","):
         ref, api = measure(backend, args.model, images, args.rounds, args.threads)
-        print(f"| {backend} | {ref:.1f} | {api:.1f} | {api / ref:.2f} |", flush=True)
+        rows.append([backend, f"{ref:.1f}", f"{api:.1f}", f"{api / ref:.2f}"])
+    print(markdown_table(["backend", "infer.py Detector (img/s)", "FaceDetector API (img/s)", "API / infer.py"], rows))
     return 0
 
 

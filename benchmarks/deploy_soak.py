@@ -32,6 +32,7 @@ import time
 import cv2
 import numpy as np
 
+from benchmarks.harness import machine_line, markdown_table
 from ppdet_face_deploy.memory import process_memory_mb
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -169,14 +170,15 @@ def main(argv=None):
             shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nPredictor RSS (MiB), {args.num_images} images, {args.threads} threads, oneDNN"
           f"{' ' + args.predictor_args if args.predictor_args else ''}; start = after the first {START_AFTER} images\n")
-    print("| batch | start (images done) | end (images done) | peak (sampled / VmHWM) | growth end vs start "
-          f"| < {GROWTH_LIMIT:.0%} | RSS at 25 / 50 / 75 / 100% of the images |")
-    print("|---:|---:|---:|---:|---:|---|---|")
-    for r in reports:
-        print(f"| {r['batch_size']} | {r['start']['rss_mb']:.0f} ({r['start']['images']}) | {r['end']['rss_mb']:.0f} "
-              f"({r['end']['images']}) | {r['peak_rss_sampled_mb']:.0f} / {r['peak_rss_hwm_mb']:.0f} | "
-              f"{r['growth']:+.1%} | {'yes' if r['growth_below_limit'] else 'NO'} | "
-              f"{' / '.join(f'{v:.0f}' for v in r['rss_at'].values())} |")
+    print(machine_line())
+    print(markdown_table(
+        ["batch", "start (images done)", "end (images done)", "peak (sampled / VmHWM)", "growth end vs start",
+         f"< {GROWTH_LIMIT:.0%}", "RSS at 25 / 50 / 75 / 100% of the images"],
+        [[r["batch_size"], f"{r['start']['rss_mb']:.0f} ({r['start']['images']})",
+          f"{r['end']['rss_mb']:.0f} ({r['end']['images']})",
+          f"{r['peak_rss_sampled_mb']:.0f} / {r['peak_rss_hwm_mb']:.0f}", f"{r['growth']:+.1%}",
+          "yes" if r["growth_below_limit"] else "NO", " / ".join(f"{v:.0f}" for v in r["rss_at"].values())]
+         for r in reports], align="rrrrrll"))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"num_images": args.num_images, "threads": args.threads, "reports": reports}, f, indent=1)

@@ -51,6 +51,7 @@ import time
 import cv2
 import numpy as np
 
+from benchmarks.harness import markdown_table
 from benchmarks.machine import cpu_info, cpu_line
 from benchmarks.ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready, nms_score_threshold
 from benchmarks.peers import SCRFD, PeerError, RetinaFace, UltraLight, YuNet
@@ -254,19 +255,20 @@ def table_lines(rows):
     """The markdown table, with each row's ratio to the fastest peer's end-to-end median."""
     peers = [r["e2e_ms"] for r in rows if "skipped" not in r and not r["detector"].startswith("ours")]
     fastest = min(peers) if peers else None
-    lines = ["| detector | end-to-end ms (median) | p90 | / fastest peer | end-to-end CPU ms/run (median, all "
-             "threads) | network ms (median) | GFLOP | GFLOP/s (network) | end-to-end / network ms (min) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    header = ["detector", "end-to-end ms (median)", "p90", "/ fastest peer",
+              "end-to-end CPU ms/run (median, all threads)", "network ms (median)", "GFLOP", "GFLOP/s (network)",
+              "end-to-end / network ms (min)"]
+    cells = []
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['detector']} | skipped: {r['skipped']} | | | | | | | |")
+            cells.append([r["detector"], f"skipped: {r['skipped']}"])
             continue
         r["gflops_per_s"] = r["gflop"] / (r["net_ms"] / 1000.0)
         ratio = f"{r['e2e_ms'] / fastest:.2f}x" if fastest else "—"
-        lines.append(f"| {r['detector']} | {r['e2e_ms']:.1f} | {r['e2e_p90_ms']:.1f} | {ratio} | {r['e2e_cpu_ms']:.1f} "
-                     f"| {r['net_ms']:.1f} | {r['gflop']:.2f} | {r['gflops_per_s']:.0f} | "
-                     f"{r['e2e_min_ms']:.1f} / {r['net_min_ms']:.1f} |")
-    return lines
+        cells.append([r["detector"], f"{r['e2e_ms']:.1f}", f"{r['e2e_p90_ms']:.1f}", ratio, f"{r['e2e_cpu_ms']:.1f}",
+                      f"{r['net_ms']:.1f}", f"{r['gflop']:.2f}", f"{r['gflops_per_s']:.0f}",
+                      f"{r['e2e_min_ms']:.1f} / {r['net_min_ms']:.1f}"])
+    return markdown_table(header, cells).split("\n")
 
 
 def main(argv=None):

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from benchmarks.machine import cpu_info, cpu_line
+from benchmarks.harness import machine_line, markdown_table
 from benchmarks.peers import ort_session
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -111,11 +111,10 @@ def main(argv=None):
         for name, config in zoo:
             rows.append(measure(name, config, tmp, args))
             print(f"measured {name}", file=sys.stderr, flush=True)
-    print(cpu_line(cpu_info()))
-    print(f"| model | params (M) | GFLOPs @{SIZE} | Paddle + oneDNN ms | ONNX Runtime ms |")
-    print("|---|---:|---:|---:|---:|")
-    for name, params, gflops, paddle_ms, ort_ms in rows:
-        print(f"| {name} | {params:.2f} | {gflops:.1f} | {paddle_ms:.1f} | {ort_ms:.1f} |")
+    print(machine_line())
+    print(markdown_table(["model", "params (M)", f"GFLOPs @{SIZE}", "Paddle + oneDNN ms", "ONNX Runtime ms"],
+                         [[name, f"{params:.2f}", f"{gflops:.1f}", f"{paddle_ms:.1f}", f"{ort_ms:.1f}"]
+                          for name, params, gflops, paddle_ms, ort_ms in rows]))
     print(f"\nbatch 1, {SIZE}x{SIZE}, {args.threads} threads, end to end (decode + NMS inside), median.")
 
 

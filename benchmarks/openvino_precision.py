@@ -23,6 +23,7 @@ import time
 import cv2
 import numpy as np
 
+from benchmarks.harness import machine_line, markdown_table, shared_dir
 from eval_tools.boxes import box_iou
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -63,7 +64,6 @@ def reference_model(args):
 
 def inputs_640(model_dir, count):
     """Model inputs (batch of one) of the first ``count`` WIDER val images resized to 640x640."""
-    from ppdet_face.utils.shared import shared_dir
     from ppdet_face_deploy.detector import load_infer_cfg
     from ppdet_face_deploy.preprocess import Pipeline
 
@@ -139,13 +139,14 @@ def main(argv=None):
     ms = time_runners(runners, feeds[0], args.runs)
     base = ms.get("onnxruntime f32", 1.0)
     print(f"load average {os.getloadavg()[0]:.1f}; {len(feeds)} images 640x640; threads {args.threads}")
-    print("| runtime | ms / image | vs ORT f32 | boxes >= 0.5 (ref / out) | matched | score diff median / max |"
-          " max coord diff px |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    rows = []
     for name, run in runners.items():
         a = agreement(refs, [run(f)[0] for f in feeds])
-        print(f"| {name} | {ms[name]:.1f} | {ms[name] / base:.2f} | {a['ref']} / {a['out']} | {a['matched']:.3f} | "
-              f"{a['dscore_med']:.4f} / {a['dscore_max']:.4f} | {a['dcoord_max']:.2f} |")
+        rows.append([name, f"{ms[name]:.1f}", f"{ms[name] / base:.2f}", f"{a['ref']} / {a['out']}",
+                     f"{a['matched']:.3f}", f"{a['dscore_med']:.4f} / {a['dscore_max']:.4f}", f"{a['dcoord_max']:.2f}"])
+    print(machine_line())
+    print(markdown_table(["runtime", "ms / image", "vs ORT f32", "boxes >= 0.5 (ref / out)", "matched",
+                          "score diff median / max", "max coord diff px"], rows))
     return 0
 
 

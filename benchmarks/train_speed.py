@@ -147,14 +147,13 @@ def _patch_convbn():
 
 
 def _build_ours():
-    from ppdet.core.workspace import create, load_config
+    """Our model through the one builder (seeded random weights: the values do not change the speed), in train mode."""
+    from ppdet_face.engine import load_config
+    from ppdet_face.engine.weights import build_model
 
-    import ppdet_face
-
-    ppdet_face.register()
-
-    cfg = load_config(str(CONFIG))
-    return create(cfg.architecture)
+    model, _ = build_model(load_config(str(CONFIG)), allow_random_weights=True)
+    model.train()
+    return model
 
 
 def run_training(row, args):
@@ -233,12 +232,12 @@ def run_loss_timing(args, repeat=20):
 
     ppdet_face.register()
     from ppdet_face.modeling.box_coder import BoxCoder
-    from ppdet_face.modeling.face_head import BlazeFaceAnchors
+    from ppdet_face.modeling.face_head import FaceAnchors
     from ppdet_face.modeling.face_loss import assign_targets, mine_hard_negatives
 
     paddle.seed(args.seed)
     size = args.size
-    anchors_gen = BlazeFaceAnchors()
+    anchors_gen = FaceAnchors()
     feats = [paddle.zeros([1, 1, size // 8, size // 8]), paddle.zeros([1, 1, size // 16, size // 16])]
     anchors = paddle.concat(anchors_gen(feats, paddle.zeros([1, 3, size, size])), axis=0)
     num_anchors = anchors.shape[0]

@@ -50,13 +50,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.harness import BenchmarkError, markdown_table, peak_rss_mb, predict_wider, shared_dir
 from benchmarks.machine import cpu_info, cpu_line
 from benchmarks.ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours, int8_ready
 from benchmarks.peers import PEERS, PeerError
 from eval_tools import SETTINGS
 from ppdet_face.pretrained import BUNDLED_MODELS, bundled_model
-from ppdet_face.utils.shared import shared_dir
-from ppdet_face_deploy.memory import peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,11 +72,6 @@ IMAGE_DIR = "WIDER_val/images"
 ANNO_PATH = "wider_face_split/wider_face_val_bbx_gt.txt"
 DIFFICULTY = "wider_face_split/difficulty_easy_medium_hard.txt"
 # PaddleDetection's model zoo (release/2.1 - 2.6 README; full WIDER train, multi-scale, full val) per bundled model
-PADDLE_PUBLISHED = {"blazeface_fpn_ssh_1000e": (0.907, 0.883, 0.793), "blazeface_1000e": (0.885, 0.855, 0.731)}
-
-
-class BenchmarkError(RuntimeError):
-    """The benchmark cannot run (missing data, weights, a failed row); one-line message."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -166,29 +160,8 @@ def run_peer_row(key, images, pred_dir, threads=2, peers_root=None, crowded=None
     except PeerError as exc:
         return dict(row, skipped=str(exc))
     cv2.setNumThreads(threads)
-    seconds = _predict_images(peer.detect, images, pred_dir)
+    seconds = [t for t, _ in predict_wider(peer.detect, [(k, p) for k, p, _ in images], pred_dir)]
     return _timing(row, seconds, [k for k, _, _ in images], crowded)
-
-
-def _predict_images(detect, images, pred_dir):
-    """``detect(bgr)`` -> ``[N, 5]`` ``x1, y1, x2, y2, score`` on each image (after one uncounted warm-up call),
-    written as WIDER prediction files; returns the seconds per image (read + detect + write)."""
-    import cv2
-
-    from eval_tools.boxes import corners_to_wider
-    from eval_tools.wider_format import pred_file_path, write_pred_file
-
-    detect(cv2.imread(images[0][1]))  # warm-up, not counted
-    seconds = []
-    for image_key, path, _ in images:
-        t0 = time.perf_counter()
-        bgr = cv2.imread(path)
-        if bgr is None:
-            raise BenchmarkError(f"cannot read image {path}")
-        det = detect(bgr)
-        write_pred_file(pred_file_path(pred_dir, image_key), Path(path).name, corners_to_wider(det))
-        seconds.append(time.perf_counter() - t0)
-    return seconds
 
 
 def run_deploy_row(key, save_dir, images, pred_dir, threads=2, crowded=None):
@@ -211,7 +184,11 @@ def run_deploy_row(key, save_dir, images, pred_dir, threads=2, crowded=None):
     except DeployError as exc:
         return dict(row, skipped=str(exc))
     cv2.setNumThreads(threads)
-    seconds = _predict_images(lambda bgr: det.predict([bgr])[0][:, [2, 3, 4, 5, 1]], images, pred_dir)
+    def detect(bgr):
+        (rows,) = det.predict([bgr])
+        return np.column_stack([det.layout.boxes(rows), det.layout.scores(rows)])
+
+    seconds = [t for t, _ in predict_wider(detect, [(k, p) for k, p, _ in images], pred_dir)]
     return _timing(row, seconds, [k for k, _, _ in images], crowded)
 
 
@@ -277,7 +254,7 @@ def run_ours_row(key, predictor, dataset_dir, keys, pred_dir, crowded=None, mode
     run = predict_widerface(predictor, images, str(pred_dir), multi_scale=OURS[key], progress=False)
     if run.failed:
         raise BenchmarkError(f"{len(run.failed)} images could not be used: {sorted(run.failed)[:3]}")
-    published = PADDLE_PUBLISHED.get(model) if OURS[key] else None
+    published = bundled_model(model).info.get("published_ap") if OURS[key] and model else None
     name = bundled_model(model).title if model else "BlazeFace-FPN-SSH"
     row = {"row": row_key(key, model), "detector": f"ours: {name}", "input": OURS_INPUT[key],
            "published": published, "backend": predictor.backend,
@@ -370,20 +347,19 @@ def _fmt(value, digits=1):
 
 def format_table(rows):
     """The markdown table of ``rows`` (evaluated by :func:`evaluate_rows`)."""
-    lines = ["| detector | input | AP easy | AP medium | AP hard | published easy / medium / hard (full val) "
-             "| ms/image mean | median | p90 | max | ms on most crowded | peak RSS MiB |",
-             "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    header = ["detector", "input", "AP easy", "AP medium", "AP hard", "published easy / medium / hard (full val)",
+              "ms/image mean", "median", "p90", "max", "ms on most crowded", "peak RSS MiB"]
+    cells = []
     for row in rows:
         if "skipped" in row:
-            lines.append(f"| {row['detector']} | {row['input']} | skipped: {row['skipped']} | | | | | | | | | |")
+            cells.append([row["detector"], row["input"], f"skipped: {row['skipped']}"])
             continue
         pub = row.get("published")
         pub = " / ".join(f"{v:.3f}" for v in pub) + f" ({row['published_note']})" if pub else "—"
-        ap = " | ".join(_fmt(row["ap"][s], 4) for s in SETTINGS)
-        lines.append(f"| {row['detector']} | {row['input']} | {ap} | {pub} | {_fmt(row['ms_mean'])} | "
-                     f"{_fmt(row.get('ms_median'))} | {_fmt(row.get('ms_p90'))} | {_fmt(row['ms_max'])} | "
-                     f"{_fmt(row.get('ms_crowded'))} | {_fmt(row.get('peak_rss_mib'), 0)} |")
-    return "\n".join(lines)
+        cells.append([row["detector"], row["input"], *(_fmt(row["ap"][s], 4) for s in SETTINGS), pub,
+                      _fmt(row["ms_mean"]), _fmt(row.get("ms_median")), _fmt(row.get("ms_p90")), _fmt(row["ms_max"]),
+                      _fmt(row.get("ms_crowded")), _fmt(row.get("peak_rss_mib"), 0)])
+    return markdown_table(header, cells, align="llrrrlrrrrrr")
 
 
 def weights_note(args, models, ran):

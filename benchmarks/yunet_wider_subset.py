@@ -18,16 +18,14 @@ script checks that the pipeline works on real detections.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.harness import BenchmarkError, predict_wider
 from benchmarks.peers import PeerError, YuNet
 from eval_tools import SETTINGS, WiderFormatError, evaluate_widerface, load_ground_truth
-from eval_tools.boxes import corners_to_wider
 from eval_tools.cli_flags import FlagParser
-from eval_tools.wider_format import pred_file_path, write_pred_file
 from ppdet_face.utils.shared import shared_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,22 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     except PeerError as exc:
         p.error(str(exc))
     out = Path(args.out)
-    n_boxes, t_det = 0, 0.0
     print(f"YuNet {Path(args.model).name} (OpenCV {cv2.__version__}), score >= "
           f"{args.score_threshold}, NMS {args.nms_threshold}")
-    for im in gt.images:
-        path = subset / "WIDER_val" / "images" / im.event / f"{im.name}.jpg"
-        image = cv2.imread(str(path))
-        if image is None:
-            p.error(f"cannot read image {path}")
-        t0 = time.perf_counter()
-        boxes = corners_to_wider(detector.detect(image))
-        t_det += time.perf_counter() - t0
-        write_pred_file(pred_file_path(out, im.key), f"{im.name}.jpg", boxes)
-        n_boxes += len(boxes)
-        print(f"  {im.key:<60} {image.shape[1]}x{image.shape[0]}  {len(im.boxes):>4} faces  "
-              f"{len(boxes):>4} detections")
-    print(f"{n_boxes} detections on {len(gt)} images in {t_det:.2f} s, written to {out}")
+    images = [(im.key, subset / "WIDER_val" / "images" / im.event / f"{im.name}.jpg") for im in gt.images]
+    try:
+        done = predict_wider(detector.detect, images, out, warmup=False)
+    except BenchmarkError as exc:
+        p.error(str(exc))
+    for im, (_, n) in zip(gt.images, done):
+        print(f"  {im.key:<60} {len(im.boxes):>4} faces  {n:>4} detections")
+    print(f"{sum(n for _, n in done)} detections on {len(gt)} images in {sum(t for t, _ in done):.2f} s "
+          f"(read + detect + write), written to {out}")
 
     result = evaluate_widerface(out, gt, backend=args.backend)
     print(f"IoU backend: {result.backend}")

@@ -39,12 +39,13 @@ def export_random_model(root, **kwargs):
     """
     from ppdet.core.workspace import create
 
+    from ppdet_face.data.preprocess import normalization
     from ppdet_face.engine import load_config
     from ppdet_face.export import export_model, init_random_weights
 
     cfg = load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
     model = create(cfg.architecture)
-    init_random_weights(model, seed=1, face_logit_bias=-8.0)
+    init_random_weights(model, seed=1, face_logit_bias=-8.0, normalization=normalization(cfg, "TestReader"))
     return model, export_model(model, cfg, str(root), **kwargs)
 
 

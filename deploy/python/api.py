@@ -17,6 +17,7 @@ import numpy as np
 from .bundled import DEFAULT_MODEL, resolve_model
 from .detector import Detector, detection_record
 from .preprocess import DeployError, decode_image
+from .record import BASE_RECORD, RecordLayout
 from .runners import AUTO_ORDER, BACKENDS, DetectorOptions, check_choice, installed_backends
 from .visualize import draw_boxes
 
@@ -28,12 +29,14 @@ class Faces:
     """The faces found in one image.
 
     Args:
-        detections (np.ndarray): [K, 6] float32 rows ``class, score, x1, y1, x2, y2`` (original pixels),
-            best score first; the deploy record of ``infer_cfg.yml``'s ``outputs``.
+        detections (np.ndarray): [K, W] float32 rows of ``layout`` (``class, score, x1, y1, x2, y2`` in original
+            pixels, then the model's extras), best score first.
         image_shape (tuple): (height, width) of the image.
         source (str|None): the image's path, None for an array.
         labels (tuple): class names of the model. Default: ("face",).
         image (np.ndarray|None): the BGR image (what :meth:`draw` draws on). Default: None.
+        layout (RecordLayout): the columns of ``detections`` (the model's ``infer_cfg.yml`` ``record``).
+            Default: class, score, box.
     """
 
     detections: np.ndarray
@@ -41,22 +44,25 @@ class Faces:
     source: Optional[str] = None
     labels: tuple = ("face",)
     image: Optional[np.ndarray] = dataclasses.field(default=None, repr=False, compare=False)
+    layout: RecordLayout = dataclasses.field(default_factory=lambda: RecordLayout(BASE_RECORD), repr=False)
 
     @property
     def boxes(self):
         """np.ndarray: [K, 4] float32 ``x1, y1, x2, y2`` in pixels of the original image."""
-        return self.detections[:, 2:6]
+        return self.layout.boxes(self.detections)
 
     @property
     def scores(self):
         """np.ndarray: [K] float32 confidences."""
-        return self.detections[:, 1]
+        return self.layout.scores(self.detections)
 
     @property
     def landmarks(self):
-        """None: the bundled models detect boxes only (no facial landmarks yet)."""
-        return None
-
+        """np.ndarray|None: [K, P, 2] points ``x, y`` in pixels when the model outputs ``landmarks``, else None
+        (the bundled models detect boxes only)."""
+        if "landmarks" not in self.layout.fields:
+            return None
+        return self.layout.get(self.detections, "landmarks").reshape(len(self.detections), -1, 2)
     def __len__(self):
         return len(self.detections)
 
@@ -73,12 +79,13 @@ class Faces:
         image = self.image if image is None else decode_image(image)
         if image is None:
             raise DeployError("Faces.draw: no image to draw on (pass one)")
-        return draw_boxes(image, self.detections, self.labels, threshold=-np.inf)
+        return draw_boxes(image, self.detections, self.labels, -np.inf, self.layout)
 
     def to_dict(self):
         """The JSON record: ``image_file``, ``height``, ``width``, ``detections`` (class_id, label, score, bbox);
         the same record as ``deploy/python/infer.py --save_results``'s bbox.json."""
-        return detection_record(self.source or "", self.detections, list(self.labels), -np.inf, self.image_shape)
+        return detection_record(self.source or "", self.detections, self.layout, list(self.labels), -np.inf,
+                                self.image_shape)
 
     def to_json(self, indent=None):
         """:meth:`to_dict` as a JSON string."""
@@ -145,7 +152,8 @@ class FaceDetector:
             bgrs = [decode_image(item) for item in chunk]
             for item, bgr, rows in zip(chunk, bgrs, self.detector.predict(bgrs, threshold=self.threshold)):
                 source = os.fspath(item) if isinstance(item, (str, os.PathLike)) else None
-                results.append(Faces(rows, tuple(bgr.shape[:2]), source, tuple(self.detector.labels), bgr))
+                results.append(Faces(rows, tuple(bgr.shape[:2]), source, tuple(self.detector.labels), bgr,
+                                     self.detector.layout))
         return results[0] if single else results
 
 

@@ -7,6 +7,7 @@ import yaml
 
 from .memory import HeapGuard, keep_freed_memory_in_heap
 from .preprocess import DeployError, Pipeline, decode_image, pad_batch, pad_pixels
+from .record import RecordLayout
 from .runners import DetectorOptions, create_runner
 from .timing import StageTimer
 
@@ -67,6 +68,8 @@ class Detector:
         self._heap_guard = HeapGuard() if on_cpu else (lambda shape: None)
         self.pipeline = Pipeline(self.cfg["Preprocess"], max_side=options.max_side)
         self.labels = list(self.cfg["label_list"])
+        #: The columns of the output rows (infer_cfg.yml's ``record``).
+        self.layout = RecordLayout.from_infer_cfg(self.cfg)
         self.batch_size = options.batch_size
         self.threshold = float(self.cfg.get("draw_threshold", DEFAULT_DRAW_THRESHOLD) if options.threshold is None
                                else options.threshold)
@@ -92,10 +95,10 @@ class Detector:
         return {"image": batch, "im_shape": np.stack(shapes).astype(np.float32),
                 "scale_factor": np.stack(scales).astype(np.float32)}
 
-    @staticmethod
-    def postprocess(bbox, bbox_num):
-        """Split the model's ``bbox`` [N, 6] by ``bbox_num`` [B] into a list of [K_i, 6] arrays."""
-        bbox = np.asarray(bbox, np.float32).reshape(-1, 6) if np.size(bbox) else np.zeros((0, 6), np.float32)
+    def postprocess(self, bbox, bbox_num):
+        """Split the model's ``bbox`` [N, W] by ``bbox_num`` [B] into a list of [K_i, W] arrays (W: the width of
+        :attr:`layout`)."""
+        bbox = self.layout.rows(bbox)
         counts = np.asarray(bbox_num).reshape(-1).astype(np.int64)
         out, start = [], 0
         for n in counts:
@@ -112,7 +115,8 @@ class Detector:
                 Default: None.
 
         Returns:
-            list[np.ndarray]: per image, [K, 6] rows ``class, score, x1, y1, x2, y2`` (original pixels).
+            list[np.ndarray]: per image, [K, W] rows of :attr:`layout` (``class, score, x1, y1, x2, y2`` in original
+            pixels, then the model's extras).
         """
         if not isinstance(images, (list, tuple)):
             images = [images]
@@ -125,28 +129,35 @@ class Detector:
         t2 = time.perf_counter()
         results = self.postprocess(bbox, bbox_num)
         if threshold is not None:
-            results = [r[r[:, 1] >= threshold] for r in results]
+            results = [r[self.layout.scores(r) >= threshold] for r in results]
         self._heap_guard(inputs["image"].shape)
         t3 = time.perf_counter()
         self.timer.add((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, len(images))
         return results
 
 
-def detection_record(name, boxes, labels, threshold, shape):
-    """The JSON record of one image's detections (``bbox.json`` and the video's ``<name>_bbox.json``).
+def detection_record(name, rows, layout, labels, threshold, shape):
+    """The JSON record of one image's detections (``bbox.json``, the video's ``<name>_bbox.json``, ``ppdet-face``).
 
     Args:
         name (str): image path, or ``<video>#<frame>``.
-        boxes (np.ndarray): [K, 6] rows ``class, score, x1, y1, x2, y2``.
+        rows (np.ndarray): [K, W] detection rows of ``layout``.
+        layout (RecordLayout): the model's record.
         labels (list[str]): class names.
-        threshold (float): boxes scoring below it are left out.
+        threshold (float): rows scoring below it are left out.
         shape (tuple): the image's shape (H, W, ...).
 
     Returns:
-        dict: ``image_file``, ``height``, ``width`` and ``detections`` (class_id, label, score, bbox).
+        dict: ``image_file``, ``height``, ``width`` and ``detections`` (class_id, label, score, bbox and each
+        extra field of the record by name, e.g. ``landmarks``).
     """
-    keep = boxes[boxes[:, 1] >= threshold]
-    return {"image_file": name, "height": int(shape[0]), "width": int(shape[1]),
-            "detections": [{"class_id": int(c), "label": labels[int(c)] if 0 <= int(c) < len(labels) else str(int(c)),
-                            "score": round(float(s), 6), "bbox": [round(float(v), 3) for v in (x1, y1, x2, y2)]}
-                           for c, s, x1, y1, x2, y2 in keep]}
+    keep = rows[layout.scores(rows) >= threshold]
+    detections = []
+    for row in keep:
+        c = int(row[layout.slices["class"]][0])
+        det = {"class_id": c, "label": labels[c] if 0 <= c < len(labels) else str(c),
+               "score": round(float(row[layout.slices["score"]][0]), 6),
+               "bbox": [round(float(v), 3) for v in row[layout.slices["box"]]]}
+        det.update({name: [round(float(v), 3) for v in row[layout.slices[name]]] for name in layout.extras})
+        detections.append(det)
+    return {"image_file": name, "height": int(shape[0]), "width": int(shape[1]), "detections": detections}

@@ -102,11 +102,12 @@ def predict_images(detector, files, args):
             continue
         for path, bgr, boxes in zip(names, decoded, detector.predict(decoded)):
             if show_each:
-                _print_boxes(path, boxes, detector.labels, detector.threshold)
+                _print_boxes(path, boxes, detector)
             if args.save_images and not _save_picture(path, bgr, boxes, detector, args, bar):
                 failures += 1
             if args.save_results:
-                records.append(detection_record(path, boxes, detector.labels, detector.threshold, bgr.shape))
+                records.append(detection_record(path, boxes, detector.layout, detector.labels, detector.threshold,
+                                                bgr.shape))
     if bar is not None:
         bar.update(len(files) - bar.n)
         bar.close()
@@ -126,19 +127,19 @@ def _decode(paths, bar):
     return decoded, names
 
 
-def _print_boxes(path, boxes, labels, threshold):
-    shown = boxes[boxes[:, 1] >= threshold]
+def _print_boxes(path, rows, detector):
+    layout, labels, threshold = detector.layout, detector.labels, detector.threshold
+    shown = rows[layout.scores(rows) >= threshold]
     print(f"{path}: {len(shown)} faces (score >= {threshold})")
-    for c, s, x1, y1, x2, y2 in shown:
-        print(f"  {labels[int(c)] if int(c) < len(labels) else int(c)} "
-              f"{s:.4f} [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}]")
+    for c, s, (x1, y1, x2, y2) in zip(layout.classes(shown), layout.scores(shown), layout.boxes(shown)):
+        print(f"  {labels[c] if c < len(labels) else c} {s:.4f} [{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}]")
 
 
 def _save_picture(path, bgr, boxes, detector, args, bar):
     """Write the visualised image; False (and one error line) when it cannot be written."""
     out = output_path(path, args)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    if cv2.imwrite(out, draw_boxes(bgr, boxes, detector.labels, detector.threshold)):
+    if cv2.imwrite(out, draw_boxes(bgr, boxes, detector.labels, detector.threshold, detector.layout)):
         return True
     _report(f"error: {out}: could not write the visualised image", bar)
     return False

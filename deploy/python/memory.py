@@ -8,12 +8,13 @@ import sys
 __all__ = ["HeapGuard", "keep_freed_memory_in_heap", "peak_rss_mb", "process_memory_mb"]
 
 #: glibc ``mallopt`` parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX = -1, -2, -4
 _MALLOC_STATE = {"tuned": None}
 
 
-def keep_freed_memory_in_heap():
-    """Make glibc serve large blocks from the heap and keep freed memory (once per process).
+def keep_freed_memory_in_heap(trim_threshold_mb=1024, top_pad_mb=0):
+    """Make glibc serve large blocks from the heap and keep freed memory (once per process: the first call's
+    settings stay). The one heap setting of the project: the predictor and training (tools/train.py) call it.
 
     Paddle Inference allocates every intermediate tensor of every run afresh. With glibc's
     defaults large blocks come from ``mmap`` (returned by ``munmap``) and the heap top is trimmed
@@ -23,8 +24,14 @@ def keep_freed_memory_in_heap():
     ``M_TRIM_THRESHOLD`` (the runtime form of ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...``)
     keep those pages mapped and reused: ~0 faults per run, RSS stays at the high-water mark of
     the largest run so far (which is why :class:`detector.Detector` applies it by default to
-    fixed-shape exports only). Skipped when the user set either environment variable, or off glibc.
-    Process-wide and permanent.
+    fixed-shape exports only). Training keeps one step's activations the same way (each large activation
+    would otherwise be page-faulted and zero-filled again at every op). Skipped when the user set either
+    environment variable, or off glibc. Process-wide and permanent.
+
+    Args:
+        trim_threshold_mb (int): free memory at the heap top (MiB) above which glibc gives it back. Default: 1024.
+        top_pad_mb (int): extra heap (MiB) requested from the OS with each heap growth; 0 keeps glibc's.
+            Default: 0.
 
     Returns:
         bool: True when applied (now or before).
@@ -34,7 +41,9 @@ def keep_freed_memory_in_heap():
     ok = False
     libc = None if any(k in os.environ for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")) else _glibc()
     if libc is not None:
-        ok = bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30))
+        ok = bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, int(trim_threshold_mb) << 20))
+        if top_pad_mb:
+            ok = bool(libc.mallopt(_M_TOP_PAD, int(top_pad_mb) << 20)) and ok
     _MALLOC_STATE["tuned"] = ok
     return ok
 

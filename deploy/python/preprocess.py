@@ -71,6 +71,27 @@ def decode_image(image):
     return im
 
 
+def cap_to_max_side(image, max_side):
+    """``image`` scaled down so its longer side is at most ``max_side``: the one definition of the cap, shared by
+    the predictor and the WIDER evaluation (``eval_max_side``).
+
+    Args:
+        image (np.ndarray): H x W (x C) image.
+        max_side (int): the cap in pixels; 0 or None: no cap.
+
+    Returns:
+        tuple: ``(image, scale_factor)``: the input itself when it fits, else a copy resized with ``INTER_AREA`` to
+        sides ``round(side * max_side / longer side)``; ``scale_factor`` float32 ``[out_h / h, out_w / w]``.
+    """
+    h, w = image.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return image, np.ones(2, np.float32)
+    s = max_side / max(h, w)
+    out_h, out_w = max(1, int(round(h * s))), max(1, int(round(w * s)))
+    return cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_AREA), np.array([out_h / h, out_w / w],
+                                                                                      np.float32)
+
+
 class Resize:
     """PaddleDetection's deploy Resize: ``keep_ratio`` scales the short side to min(target) and
     caps the long side at max(target); otherwise resizes to exactly ``target_size`` [h, w]."""
@@ -208,17 +229,10 @@ class Pipeline:
         return tuple(float(v) for v in np.round(mean)), float(norm.std.flat[0]) * unit
 
     def _capped(self, bgr):
-        """``bgr`` scaled down to ``max_side`` when needed, and its ``im_info``."""
-        im_info = {"im_shape": np.array(bgr.shape[:2], np.float32), "scale_factor": np.ones(2, np.float32)}
-        h, w = bgr.shape[:2]
-        if self.max_side and max(h, w) > self.max_side:
-            s = self.max_side / max(h, w)
-            out_h, out_w = max(1, int(round(h * s))), max(1, int(round(w * s)))
-            bgr = cv2.resize(bgr, (out_w, out_h), interpolation=cv2.INTER_AREA)
-            im_info["im_shape"] = np.array([out_h, out_w], np.float32)
-            im_info["scale_factor"] = np.array([out_h / h, out_w / w], np.float32)
-            self.downscaled += 1
-        return bgr, im_info
+        """``bgr`` scaled down to ``max_side`` when needed (:func:`cap_to_max_side`), and its ``im_info``."""
+        capped, scale_factor = cap_to_max_side(bgr, self.max_side)
+        self.downscaled += capped is not bgr
+        return capped, {"im_shape": np.array(capped.shape[:2], np.float32), "scale_factor": scale_factor}
 
     def _resized(self, bgr):
         """The fast path's BGR image after ``max_side`` and the Resize ops, and its ``im_info``."""

@@ -19,6 +19,7 @@ from typing import Optional, Union
 import numpy as np
 
 from .preprocess import DEFAULT_MAX_SIDE, DeployError
+from .record import RecordLayout
 
 __all__ = ["AUTO_ORDER", "BACKEND_PACKAGES", "BACKENDS", "installed_backends", "DEVICES", "PRECISIONS", "RUNNERS",
            "RUN_MODES", "OpenVinoRunner", "OrtRunner", "PaddleRunner", "Runner", "DetectorOptions", "check_choice",
@@ -292,6 +293,7 @@ class OpenVinoRunner(Runner):
         if options.run_mode != "paddle":
             raise DeployError(f"--run_mode {options.run_mode} is for --backend paddle (Paddle-TensorRT)")
         self.core = ov.Core()
+        self.layout = RecordLayout.from_infer_cfg(cfg)
         self.precision = options.precision
         self.model_file = openvino_model_file(model_dir, cfg, options.precision)
         self.config = self._compile_config(options)
@@ -362,7 +364,7 @@ class OpenVinoRunner(Runner):
         bbox, bbox_num = np.array(out[compiled.output("bbox")]), np.array(out[compiled.output("bbox_num")])
         if len(bbox) > 1:  # OpenVINO's TopK is not stable on ties: restore score order within each image
             image = np.repeat(np.arange(bbox_num.size), bbox_num.reshape(-1).astype(np.int64))
-            bbox = bbox[np.lexsort((-bbox[:, 1], image))]
+            bbox = bbox[np.lexsort((-self.layout.scores(bbox), image))]
         return bbox, bbox_num
 
 

@@ -37,10 +37,10 @@ def predict_video(detector, args):
     try:
         for frames in frame_batches(cap, detector.batch_size):
             for frame, boxes in zip(frames, detector.predict(frames)):
-                writer.write(draw_boxes(frame, boxes, detector.labels, detector.threshold))
+                writer.write(draw_boxes(frame, boxes, detector.labels, detector.threshold, detector.layout))
                 if args.save_results:
-                    records.append(detection_record(f"{name}#{frame_id}", boxes, detector.labels, detector.threshold,
-                                                    frame.shape))
+                    records.append(detection_record(f"{name}#{frame_id}", boxes, detector.layout, detector.labels,
+                                                    detector.threshold, frame.shape))
                 frame_id += 1
             bar.update(len(frames))
     except KeyboardInterrupt:

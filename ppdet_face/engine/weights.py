@@ -480,6 +480,7 @@ def build_model(cfg, allow_random_weights=False, seed=0, random_flag="--allow_ra
     """
     from ppdet.core.workspace import create
 
+    from ..data.preprocess import normalization
     from ..export import init_random_weights
 
     model = create(cfg.architecture)
@@ -490,6 +491,6 @@ def build_model(cfg, allow_random_weights=False, seed=0, random_flag="--allow_ra
     except WeightsNotFoundError as exc:
         if not allow_random_weights:
             raise WeightsNotFoundError(f"{exc} (pass -o weights=<path/model_final>, or {random_flag})") from None
-        init_random_weights(model, seed=seed)
+        init_random_weights(model, seed=seed, normalization=normalization(cfg, "TestReader"))
         return model, (f"{exc}: SEEDED RANDOM weights (seed {seed}) -- for tests and speed measurements only, "
                        "the detections mean nothing")

@@ -4,6 +4,7 @@ import time
 import numpy as np
 
 from eval_tools.boxes import split_by_count
+from ppdet_face.modeling.record import BOX, SCORE
 
 from .. import config_keys
 from ..data.preprocess import normalization
@@ -86,20 +87,22 @@ class WiderFacePredictor:
         return self._run(batch, scale)
 
     def _run(self, batch, scale):
-        """Network + decode + NMS on a normalised ``[B, 3, H, W]`` batch; per image float32 ``[n, 5]``."""
+        """Network + decode + NMS on a normalised ``[B, 3, H, W]`` batch at ``scale`` (a number, or
+        ``[scale_y, scale_x]``); per image float32 ``[n, 5]``."""
         import paddle
 
-        self.last_scales.append((float(scale), len(batch)))
+        self.last_scales.append((float(np.min(scale)), len(batch)))
         image = paddle.to_tensor(batch)
-        scale_factor = paddle.to_tensor(np.full((len(batch), 2), scale, dtype=np.float32))
+        scale_factor = paddle.to_tensor(np.broadcast_to(np.asarray(scale, np.float32), (len(batch), 2)).copy())
         im_shape = paddle.to_tensor(np.tile(np.array(batch.shape[2:4], np.float32), (len(batch), 1)))
         pp = self.post_process
         with paddle.no_grad():
             deltas, logits, anchors = self.net(image)
             boxes, scores = pp.decode(deltas, logits, anchors, self.box_coder, image, scale_factor, im_shape)
             bbox, bbox_num = pp.finish(*self._nms(boxes, scores), im_shape, scale_factor)
-        rows = bbox.numpy().reshape(-1, 6)
-        return [d[:, [2, 3, 4, 5, 1]] for d in split_by_count(rows, bbox_num.numpy())]  # float32
+        rows = bbox.numpy().reshape(-1, bbox.shape[-1])
+        box_score = [*range(BOX.start, BOX.stop), SCORE]  # x1, y1, x2, y2, score: the WIDER row
+        return [d[:, box_score] for d in split_by_count(rows, bbox_num.numpy())]  # float32
 
     def _nms(self, boxes, scores):
         """The post-process's NMS, run on a score-sorted prefix of the candidates first: greedy NMS keeps
@@ -119,13 +122,17 @@ class WiderFacePredictor:
         return bbox, num
 
     def predict_single_scale(self, rgb):
-        """One pass at the original size (downscaled to ``max_side`` if larger); float32 ``[N, 5]``."""
+        """One pass at the original size (downscaled to ``max_side`` if larger, exactly as the predictor of
+        deploy does: ``ppdet_face_deploy.preprocess.cap_to_max_side``); float32 ``[N, 5]``."""
+        from ppdet_face_deploy.preprocess import cap_to_max_side
+
         self.last_scales = []
-        h, w = rgb.shape[:2]
-        scale = 1
-        if self.max_side and max(h, w) > self.max_side:
-            scale = self.max_side / float(max(h, w))
-        return self.detect([rgb], scale)[0]
+        capped, scale_factor = cap_to_max_side(rgb, self.max_side)
+        if capped is rgb:
+            return self.detect([rgb], 1)[0]
+        batch = np.empty((1, 3) + capped.shape[:2], dtype=np.float32)
+        normalize_image(capped, self.mean, self.std, self.is_scale, out=batch[0])
+        return self._run(batch, scale_factor)[0]
 
     def _with_flip(self, rgb, scale):
         """Detections of ``rgb`` and of its horizontal flip at ``scale``, as one batch of 2."""

@@ -10,8 +10,10 @@ import paddle.nn as nn
 __all__ = ["init_random_weights"]
 
 
-def _synthetic_batch(seed, size=320, num=4):
-    """Smooth random colour images, normalised like the TestReader (for weight calibration)."""
+def _synthetic_batch(seed, normalization=None, size=320, num=4):
+    """Smooth random colour images for weight calibration, normalised as ``normalization`` = ``(mean, std,
+    is_scale)`` says (a config's NormalizeImage: ``ppdet_face.data.preprocess.normalization``), or, without it,
+    standardised to zero mean and unit variance."""
     import cv2
 
     rng = np.random.RandomState(seed)
@@ -19,12 +21,18 @@ def _synthetic_batch(seed, size=320, num=4):
     for _ in range(num):
         small = rng.rand(size // 16, size // 16, 3).astype("float32") * 255.0
         img = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
-        img += rng.randn(size, size, 3).astype("float32") * 8.0
-        images.append((img - np.array([123.0, 117.0, 104.0], "float32")) / 127.502231)
-    return np.stack(images).transpose(0, 3, 1, 2).astype("float32")
+        images.append(img + rng.randn(size, size, 3).astype("float32") * 8.0)
+    batch = np.stack(images)
+    if normalization is None:
+        batch = (batch - batch.mean()) / batch.std()
+    else:
+        mean, std, is_scale = normalization
+        batch = ((batch / 255.0 if is_scale else batch) - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return batch.transpose(0, 3, 1, 2).astype("float32")
 
 
-def init_random_weights(model, seed=0, face_logit_bias=-8.0, logit_std=1.5, delta_std=0.5, images=None):
+def init_random_weights(model, seed=0, face_logit_bias=-8.0, logit_std=1.5, delta_std=0.5, images=None,
+                        normalization=None):
     """Seeded random weights that give a *meaningful* detector output (for tests and benchmarks).
 
     Conv weights come from ``paddle.seed(seed)`` re-initialisation; every BatchNorm gets the
@@ -38,6 +46,8 @@ def init_random_weights(model, seed=0, face_logit_bias=-8.0, logit_std=1.5, delt
         model: a :class:`~ppdet_face.modeling.detector.FaceDetector`.
         seed (int): seed of the weights and of the calibration images. Default: 0.
         images (np.ndarray|None): [B, 3, H, W] normalised calibration batch; synthetic if None. Default: None.
+        normalization (tuple|None): ``(mean, std, is_scale)`` of the model's config for the synthetic batch;
+            None standardises it. Default: None.
         face_logit_bias (float): mean face-minus-background logit. Default: -8.0.
         logit_std (float): std of that logit difference. Default: 1.5.
         delta_std (float): std of the box deltas. Default: 0.5.
@@ -48,7 +58,7 @@ def init_random_weights(model, seed=0, face_logit_bias=-8.0, logit_std=1.5, delt
     paddle.seed(seed)
     model.eval()
     _reinit_convs_and_norms(model)
-    x = paddle.to_tensor(_synthetic_batch(seed) if images is None else images)
+    x = paddle.to_tensor(_synthetic_batch(seed, normalization) if images is None else images)
     feats = _calibrate_norms(model, x)
     _calibrate_head(model.head, feats, face_logit_bias, logit_std, delta_std)
     model.eval()

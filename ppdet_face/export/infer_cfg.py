@@ -35,6 +35,7 @@ def build_infer_cfg(cfg, model, fixed_shape=None, random_weights=False, files=()
         "label_list": label_list,
         "inputs": list(INPUT_NAMES),
         "outputs": list(OUTPUT_NAMES),
+        "record": [[name, width] for name, width in model.record.items()],  # a list: YAML keeps its order
         "NMS": {"score_threshold": post.score_threshold, "nms_threshold": post.nms_threshold,
                 "nms_top_k": post.nms_top_k, "keep_top_k": post.keep_top_k},
         "batch_padding": {"value": 0.0, "where": "bottom/right, after NormalizeImage"},
@@ -50,7 +51,8 @@ _INFER_CFG_HEADER = """\
 #   NormalizeImage: x = (x / 255 if is_scale else x); x = (x - mean) / std, mean/std in RGB order
 #                   (mean[0] is R); [123, 117, 104] is the pixel mean, not ImageNet's [0-1] one.
 #   im_shape: [H, W] of each image after Resize, before padding; scale_factor: [H/H0, W/W0].
-#   outputs: bbox [N, 6] = class, score, x1, y1, x2, y2 in original pixels; bbox_num [B] int32.
+#   outputs: bbox [N, W]: the columns of `record` in order (class, score, box x1 y1 x2 y2 in original
+#            pixels, then any extras); bbox_num [B] int32.
 """
 
 

@@ -155,10 +155,11 @@ def export_onnx(model, save_dir, fixed_shape=None, opset=11, check=True):
     if version > 12:  # our NMS subgraph uses the opset-11/12 forms of Squeeze, Unsqueeze and ReduceSum
         raise RuntimeError(f"paddle2onnx raised the opset to {version}; the appended NMS needs opset <= 12")
     outputs = [o.name for o in onnx_model.graph.output]
-    if len(outputs) != 2:
+    if len(outputs) != (3 if model.extra_fields else 2):
         raise RuntimeError(f"unexpected paddle2onnx outputs {outputs}")
     fixed = fix_onnx_graph(onnx_model)
-    append_nms(onnx_model, outputs[0], outputs[1], model.post_process, model.num_classes)
+    append_nms(onnx_model, outputs[0], outputs[1], model.post_process, model.num_classes,
+               extras_name=outputs[2] if model.extra_fields else None)
     onnx_model.producer_name = "ppdet_face"
     if check:
         onnx.checker.check_model(onnx_model)

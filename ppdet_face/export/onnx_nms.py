@@ -33,14 +33,23 @@ class _Graph:
         return outputs if len(outputs) > 1 else outputs[0]
 
 
-def _candidates(g, boxes_name, scores_name, post):
-    """Per image, the ``nms_top_k`` highest scores and their boxes: ``(scores [B, k], boxes [B, k, 4])``.
+def _gather_candidates(g, name, top_i, width):
+    """Rows ``top_i`` [B, k] of ``name`` [B, A, width] -> [B, k, width]."""
+    idx = g.node("Expand", [g.node("Unsqueeze", [top_i], axes=[2]),
+                            g.node("Concat", [g.node("Shape", [top_i]), g.const(f"width{width}", [width], np.int64)],
+                                   axis=0)])
+    return g.node("GatherElements", [name, idx], axis=1)
+
+
+def _candidates(g, boxes_name, scores_name, post, extras=None):
+    """Per image, the ``nms_top_k`` highest scores, their boxes and their extras (``extras``: (name, width)):
+    ``(scores [B, k], boxes [B, k, 4], extras [B, k, E] or None)``.
 
     ``k`` is also bounded by the most scores above ``score_threshold`` in one image (at least 1): the
     boxes beyond are dropped by NonMaxSuppression's threshold anyway, and a TopK of a few hundred of the
     anchors is several times cheaper than one of ``nms_top_k``.
     """
-    c1, c4 = g.const("one", [1], np.int64), g.const("four", [4], np.int64)
+    c1 = g.const("one", [1], np.int64)
     top_k = g.const("nms_top_k", [post.nms_top_k if post.nms_top_k > 0 else 2 ** 31 - 1], np.int64)
     s2 = g.node("Squeeze", [scores_name], axes=[1])                                       # [B, A]
     n_anchor = g.node("Gather", [g.node("Shape", [s2]), c1], axis=0)                       # [1]
@@ -51,15 +60,14 @@ def _candidates(g, boxes_name, scores_name, post):
                      to=g.TensorProto.INT64)                                               # [1], >= 1
     k = g.node("ReduceMin", [g.node("Concat", [n_anchor, top_k, n_above], axis=0)], axes=[0], keepdims=1)
     top_v, top_i = g.node("TopK", [s2, k], ["nms.top_v", "nms.top_i"], axis=1, largest=1, sorted=1)
-    idx4 = g.node("Expand", [g.node("Unsqueeze", [top_i], axes=[2]),
-                             g.node("Concat", [g.node("Shape", [top_i]), c4], axis=0)])   # [B, k, 4]
-    return top_v, g.node("GatherElements", [boxes_name, idx4], axis=1)
+    cand_extras = _gather_candidates(g, extras[0], top_i, extras[1]) if extras else None
+    return top_v, _gather_candidates(g, boxes_name, top_i, 4), cand_extras
 
 
-def _select(g, top_v, cand_boxes, post):
+def _select(g, top_v, cand_boxes, post, cand_extras=None):
     """NonMaxSuppression; the kept rows ordered by image, then score.
 
-    Returns ``(image [K], scores [K, 1], boxes [K, 4])``.
+    Returns ``(image [K], scores [K, 1], boxes [K, 4], extras [K, E] or None)``.
     """
     c0, c2 = g.const("zero", [0], np.int64), g.const("two", [2], np.int64)
     keep = g.const("keep_top_k", [post.keep_top_k if post.keep_top_k > 0 else 2 ** 31 - 1], np.int64)
@@ -79,11 +87,13 @@ def _select(g, top_v, cand_boxes, post):
     order = g.node("Gather", [by_score, by_image], axis=0)
     image = g.node("Gather", [b_sorted, by_image], axis=0)
     scores = g.node("Unsqueeze", [g.node("Gather", [sel_scores, order], axis=0)], axes=[1])
-    return image, scores, g.node("Gather", [sel_boxes, order], axis=0)
+    extras = None if cand_extras is None else g.node("Gather", [g.node("GatherND", [cand_extras, bi]), order], axis=0)
+    return image, scores, g.node("Gather", [sel_boxes, order], axis=0), extras
 
 
-def _clip_rows(g, image, scores, boxes):
-    """Clip each row to its image's original size; drop rows without area. Returns the kept rows."""
+def _clip_rows(g, image, scores, boxes, extras=None):
+    """Clip each row's box to its image's original size; drop rows without area. Returns the kept
+    ``(image, scores, boxes, extras)`` (extras unchanged, None when there are none)."""
     half = g.const("half", [0.5], np.float32)
     size = g.node("Floor", [g.node("Add", [g.node("Div", ["im_shape", "scale_factor"]), half])])  # [B, 2] H, W
     wh = g.node("Concat", [g.node("Slice", [size, g.const("s1", [1], np.int64), g.const("e2", [2], np.int64),
@@ -100,7 +110,16 @@ def _clip_rows(g, image, scores, boxes):
     has_area = g.node("ReduceMin", [g.node("Cast", [g.node("Greater", [hi, lo])], to=g.TensorProto.INT32)],
                       axes=[1], keepdims=0)
     keep = g.node("Cast", [has_area], to=g.TensorProto.BOOL)
-    return tuple(g.node("Compress", [t, keep], axis=0) for t in (image, scores, xyxy))
+    return tuple(None if t is None else g.node("Compress", [t, keep], axis=0) for t in (image, scores, xyxy, extras))
+
+
+def _last_dim(onnx_model, name):
+    """The static last dimension of graph output ``name`` (the extras' width E)."""
+    out = next(o for o in onnx_model.graph.output if o.name == name)
+    dim = out.type.tensor_type.shape.dim[-1]
+    if not dim.HasField("dim_value"):
+        raise RuntimeError(f"ONNX output {name}: the extras' width must be static")
+    return int(dim.dim_value)
 
 
 def _counts(g, boxes_name, image):
@@ -114,14 +133,16 @@ def _counts(g, boxes_name, image):
     g.node("Identity", [counts], ["bbox_num"])
 
 
-def append_nms(onnx_model, boxes_name, scores_name, post, num_classes):
-    """Append the NMS subgraph to ``onnx_model``; its outputs become ``bbox`` [N, 6] and ``bbox_num`` [B].
+def append_nms(onnx_model, boxes_name, scores_name, post, num_classes, extras_name=None):
+    """Append the NMS subgraph to ``onnx_model``; its outputs become ``bbox`` [N, 6 + E] (the detector's record:
+    class, score, box, extras) and ``bbox_num`` [B].
 
     Args:
         onnx_model: the network graph with outputs ``boxes_name`` [B, A, 4] and ``scores_name`` [B, 1, A]
-            and inputs ``im_shape``, ``scale_factor``.
-        post: the model's :class:`BlazeFacePostProcess` (thresholds, ``clip`` mode).
+            (and ``extras_name`` [B, A, E]) and inputs ``im_shape``, ``scale_factor``.
+        post: the model's :class:`FacePostProcess` (thresholds, ``clip`` mode).
         num_classes (int): foreground classes (1 only).
+        extras_name (str|None): the per-anchor extras output, carried to the kept rows. Default: None.
 
     Raises:
         NotImplementedError: more than one foreground class.
@@ -130,16 +151,18 @@ def append_nms(onnx_model, boxes_name, scores_name, post, num_classes):
         raise NotImplementedError(f"ONNX export supports one foreground class (got {num_classes}); "
                                   "export with --format paddle")
     g = _Graph()
-    top_v, cand_boxes = _candidates(g, boxes_name, scores_name, post)
-    image, scores, boxes = _select(g, top_v, cand_boxes, post)
+    width = _last_dim(onnx_model, extras_name) if extras_name else 0
+    top_v, cand_boxes, cand_extras = _candidates(g, boxes_name, scores_name, post,
+                                                 (extras_name, width) if extras_name else None)
+    image, scores, boxes, extras = _select(g, top_v, cand_boxes, post, cand_extras)
     if post.clip == "after_nms":
-        image, scores, boxes = _clip_rows(g, image, scores, boxes)
+        image, scores, boxes, extras = _clip_rows(g, image, scores, boxes, extras)
     out_class = g.node("Mul", [scores, g.const("fzero", [0.0], np.float32)])
-    g.node("Concat", [out_class, scores, boxes], ["bbox"], axis=1)
+    g.node("Concat", [out_class, scores, boxes, *([extras] if extras else [])], ["bbox"], axis=1)
     _counts(g, boxes_name, image)
     graph = onnx_model.graph
     graph.node.extend(g.nodes)
     graph.initializer.extend(g.inits)
     del graph.output[:]
-    graph.output.extend([g.helper.make_tensor_value_info("bbox", g.TensorProto.FLOAT, [None, 6]),
+    graph.output.extend([g.helper.make_tensor_value_info("bbox", g.TensorProto.FLOAT, [None, 6 + width]),
                          g.helper.make_tensor_value_info("bbox_num", g.TensorProto.INT32, [None])])

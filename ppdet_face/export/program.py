@@ -29,10 +29,10 @@ def _hw(fixed_shape):
 class InferenceDetector(nn.Layer):
     """The exported computation: :meth:`FaceDetector.detect` on the inputs of the deploy contract.
 
-    ``forward({'image', 'im_shape', 'scale_factor'})`` returns ``(bbox [N, 6], bbox_num [B])`` with
-    ``with_nms=True``, else ``(boxes [B, A, 4], scores [B, C, A])`` (what the ONNX export feeds to its
-    own NMS subgraph). With ``fixed_shape`` the anchors are computed once by the detector and stored
-    as constants in the parameters file.
+    ``forward({'image', 'im_shape', 'scale_factor'})`` returns ``(bbox [N, W], bbox_num [B])`` (the detector's
+    record) with ``with_nms=True``, else ``(boxes [B, A, 4], scores [B, C, A][, extras [B, A, E]])`` (what the
+    ONNX export feeds to its own NMS subgraph). With ``fixed_shape`` the anchors are computed once by the
+    detector and stored as constants in the parameters file.
     """
 
     def __init__(self, model, with_nms=True, fixed_shape=None):
@@ -57,8 +57,8 @@ class InferenceDetector(nn.Layer):
         out = self.model.detect(image, im_shape, scale_factor, anchors=anchors, with_nms=self.with_nms)
         if self.with_nms or self.model.post_process.clip == "before_nms":
             return out
-        boxes, scores = out  # keep im_shape a used input (the feed list of the contract is fixed)
-        return boxes + paddle.zeros_like(im_shape[:, :1]).unsqueeze(-1), scores
+        boxes, *rest = out  # keep im_shape a used input (the feed list of the contract is fixed)
+        return (boxes + paddle.zeros_like(im_shape[:, :1]).unsqueeze(-1), *rest)
 
 
 def export_input_spec(fixed_shape=None):

@@ -16,11 +16,11 @@ class BlazeFaceDetector(FaceDetector):
 
     Args:
         backbone (nn.Layer): e.g. ``BlazeFaceBackbone``.
-        blaze_head (nn.Layer): ``BlazeFaceHead``.
+        blaze_head (nn.Layer): ``FaceAnchorHead``.
         neck (nn.Layer|None): e.g. ``BlazeFaceNeck``; ``None`` feeds the backbone to the head.
             Default: None.
         loss (nn.Layer): ``BlazeFaceSSDLoss``. Default: "BlazeFaceSSDLoss".
-        post_process (object): ``BlazeFacePostProcess``. Default: "BlazeFacePostProcess".
+        post_process (object): ``FacePostProcess``. Default: "FacePostProcess".
 
     In training, ``forward(inputs)`` returns the loss dict (``loss``, ``loss_loc``,
     ``loss_conf``, ``num_pos``); in eval, ``{'bbox': [N, 6], 'bbox_num': [B]}``.
@@ -28,7 +28,7 @@ class BlazeFaceDetector(FaceDetector):
 
     head_attr = "blaze_head"  # PaddleDetection's parameter names (blaze_head.*): checkpoints load both ways
 
-    def __init__(self, backbone, blaze_head, neck=None, loss="BlazeFaceSSDLoss", post_process="BlazeFacePostProcess"):
+    def __init__(self, backbone, blaze_head, neck=None, loss="BlazeFaceSSDLoss", post_process="FacePostProcess"):
         super().__init__(backbone, neck=neck, loss=loss, post_process=post_process)
         self.blaze_head = blaze_head
 

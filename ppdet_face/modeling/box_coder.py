@@ -1,6 +1,6 @@
 """The one box coder: SSD centre-size encoding of boxes w.r.t. anchors, and its inverse.
 
-The head owns it (``BlazeFaceHead.prior_box_var``); the loss encodes its targets and the post-process
+The head owns it (``FaceAnchorHead.prior_box_var``); the loss encodes its targets and the post-process
 decodes the network's deltas with that same object, which the detector hands to both. The variances
 are therefore set once per config and cannot disagree between training and inference.
 """

@@ -9,10 +9,14 @@ methods below, never a detector's parts, so a new family needs no change there:
   concatenated) and each level's feature size; what an inference backend runs;
 * :meth:`FaceDetector.anchors` -- the anchors of given feature sizes;
 * :meth:`FaceDetector.detect` -- deploy-ready decode + NMS (+ clipping) in original-image pixels,
-  traceable with ``paddle.jit.to_static(full_graph=True)``.
+  traceable with ``paddle.jit.to_static(full_graph=True)``;
+* :attr:`FaceDetector.extra_fields` / :meth:`FaceDetector.decode_extras` -- per-detection columns after class,
+  score and box (:mod:`ppdet_face.modeling.record`), none by default.
 """
 import paddle
 from ppdet.modeling.architectures.meta_arch import BaseArch
+
+from .record import record_fields
 
 __all__ = ["FaceDetector"]
 
@@ -25,15 +29,18 @@ class FaceDetector(BaseArch):
     ``(deltas, logits, anchors)``: per level ``[B, A_i, 4]``, ``[B, A_i, C + 1]`` (background last)
     and ``[A_i, 4]`` normalised ``x1, y1, x2, y2``; it has an ``anchor_generator`` with
     ``from_shapes(feat_shapes, image_hw)``, and a ``box_coder`` (the one box encoding, which this class hands
-    to the loss and to the post-process). The post-process is a :class:`BlazeFacePostProcess`.
+    to the loss and to the post-process). The post-process is a :class:`FacePostProcess`.
 
-    In training, ``forward(inputs)`` returns the loss dict; in eval ``{'bbox': [N, 6], 'bbox_num': [B]}``
-    with rows ``class, score, x1, y1, x2, y2`` in original-image pixels.
+    In training, ``forward(inputs)`` returns the loss dict; in eval ``{'bbox': [N, W], 'bbox_num': [B]}``
+    with the rows of :attr:`record` (``class, score, x1, y1, x2, y2`` in original-image pixels, then the extras).
     """
 
     __category__ = "architecture"
     __inject__ = ["loss", "post_process"]
     head_attr = "head"
+    #: Extra columns of each detection after class, score and box: name -> width (e.g. ``{"landmarks": 10}``),
+    #: computed per anchor by :meth:`decode_extras`. None by default.
+    extra_fields = {}
 
     def __init__(self, backbone, neck=None, loss=None, post_process=None):
         super().__init__()
@@ -67,6 +74,23 @@ class FaceDetector(BaseArch):
         deltas, logits, _ = self.head(feats, image)  # its anchors are unused here (pruned when traced)
         return paddle.concat(deltas, axis=1), paddle.concat(logits, axis=1), [paddle.shape(f)[2:4] for f in feats]
 
+    @property
+    def record(self):
+        """dict: the fields of each output row, name -> columns (:func:`~ppdet_face.modeling.record.record_fields`)."""
+        return record_fields(self.extra_fields)
+
+    def decode_extras(self, feats, anchors, image, scale_factor):
+        """Per-anchor extra columns in original-image pixels, ``[B, A, E]`` (E: the widths of
+        :attr:`extra_fields`, in order), or None for a detector without extras (the default).
+
+        Args:
+            feats (list[Tensor]): the feature maps of :meth:`features`.
+            anchors (Tensor): ``[A, 4]`` normalised anchors.
+            image (Tensor): the network input.
+            scale_factor (Tensor): ``[B, 2]`` ``[scale_y, scale_x]`` of the input w.r.t. the original.
+        """
+        return None
+
     def anchors(self, feat_shapes, image):
         """``[A, 4]`` normalised anchors for feature sizes ``feat_shapes`` of input ``image`` (any batch)."""
         image_hw = paddle.shape(image)[2:4]
@@ -84,16 +108,20 @@ class FaceDetector(BaseArch):
             with_nms (bool): False stops before NMS. Default: True.
 
         Returns:
-            tuple: with NMS ``(bbox [N, 6], bbox_num [B] int32)``; without ``(boxes [B, A, 4], scores [B, C, A])``.
+            tuple: with NMS ``(bbox [N, W], bbox_num [B] int32)`` (rows of :attr:`record`); without
+            ``(boxes [B, A, 4], scores [B, C, A])``, then ``extras [B, A, E]`` when the detector has extras.
         """
-        deltas, logits, feat_shapes = self.raw_outputs(image)
+        feats = self.features(image)
+        deltas, logits, _ = self.head(feats, image)
         if anchors is None:
-            anchors = self.anchors(feat_shapes, image)
+            anchors = self.anchors([paddle.shape(f)[2:4] for f in feats], image)
         post = self.post_process
-        boxes, scores = post.decode(deltas, logits, anchors, self.head.box_coder, image, scale_factor, im_shape)
+        boxes, scores = post.decode(paddle.concat(deltas, axis=1), paddle.concat(logits, axis=1), anchors,
+                                    self.head.box_coder, image, scale_factor, im_shape)
+        extras = self.decode_extras(feats, anchors, image, scale_factor)
         if not with_nms:
-            return boxes, scores
-        return post.nms(boxes, scores, im_shape, scale_factor)
+            return (boxes, scores) if extras is None else (boxes, scores, extras)
+        return post.nms(boxes, scores, im_shape, scale_factor, extras=extras)
 
     def _forward(self):
         image = self.inputs["image"]

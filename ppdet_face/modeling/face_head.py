@@ -10,12 +10,12 @@ from ppdet.core.workspace import register, serializable
 
 from .box_coder import BoxCoder
 
-__all__ = ["BlazeFaceAnchors", "BlazeFaceHead"]
+__all__ = ["FaceAnchors", "FaceAnchorHead"]
 
 
 @register
 @serializable
-class BlazeFaceAnchors:
+class FaceAnchors:
     """Square SSD anchors at every cell of each feature level.
 
     Args:
@@ -74,14 +74,14 @@ class BlazeFaceAnchors:
 
 
 @register
-class BlazeFaceHead(nn.Layer):
+class FaceAnchorHead(nn.Layer):
     """Per level, a 3x3 conv for box deltas and one for class logits (face + background).
 
     Args:
         in_channels (list[int]): channels of each level; filled in by :meth:`from_config`
             from the neck's (or backbone's) ``out_shape``.
         num_classes (int): foreground classes (shared key). Default: 1.
-        anchor_generator (BlazeFaceAnchors): anchors. Default: the BlazeFace anchors.
+        anchor_generator (FaceAnchors): anchors. Default: the BlazeFace anchors.
         kernel_size (int): conv kernel size. Default: 3.
         prior_box_var (list[float]): variances of the box encoding; the head's :attr:`box_coder`, which the
             detector hands to the loss and the post-process. Default: [0.1, 0.1, 0.2, 0.2] (SSD's).
@@ -98,9 +98,9 @@ class BlazeFaceHead(nn.Layer):
         super().__init__()
         self.num_classes = num_classes + 1
         self.box_coder = BoxCoder(prior_box_var)
-        self.anchor_generator = anchor_generator or BlazeFaceAnchors()
+        self.anchor_generator = anchor_generator or FaceAnchors()
         if isinstance(self.anchor_generator, dict):
-            self.anchor_generator = BlazeFaceAnchors(**self.anchor_generator)
+            self.anchor_generator = FaceAnchors(**self.anchor_generator)
         num_priors = self.anchor_generator.num_priors
         if len(in_channels) != len(num_priors):
             raise ValueError(f"{len(in_channels)} feature levels but anchors for {len(num_priors)}")

@@ -9,7 +9,9 @@ import paddle
 import paddle.nn.functional as F
 from ppdet.core.workspace import register, serializable
 
-__all__ = ["BlazeFacePostProcess", "CLIP_MODES", "foreground_scores"]
+from .record import BOX
+
+__all__ = ["FacePostProcess", "CLIP_MODES", "foreground_scores"]
 
 #: Where boxes are clipped to the original image: ``after_nms`` (PaddleDetection's order),
 #: ``before_nms`` (clip, give zero-area boxes score 0, then NMS), ``none``.
@@ -51,7 +53,7 @@ def _row_images(bbox_num, bbox):
 
 @register
 @serializable
-class BlazeFacePostProcess:
+class FacePostProcess:
     """Softmax, decode to original-image pixels, per-class NMS, clip to the original image.
 
     The box encoding is not configured here: :meth:`decode` takes the head's box coder.
@@ -63,8 +65,9 @@ class BlazeFacePostProcess:
         keep_top_k (int): boxes per image after NMS. Default: 750.
         clip (str): one of :data:`CLIP_MODES`. Default: "after_nms".
 
-    ``decode`` + ``nms`` (see :meth:`FaceDetector.detect`) give ``(bbox [N, 6], bbox_num [B])``: rows
-    ``class, score, x1, y1, x2, y2`` in original-image pixels, grouped by image.
+    ``decode`` + ``nms`` (see :meth:`FaceDetector.detect`) give ``(bbox [N, W], bbox_num [B])``: rows
+    ``class, score, x1, y1, x2, y2`` in original-image pixels, then the detector's extras (W = 6 without),
+    grouped by image (:mod:`ppdet_face.modeling.record`).
     """
 
     def __init__(self, score_threshold=0.01, nms_threshold=0.3,
@@ -111,17 +114,22 @@ class BlazeFacePostProcess:
         valid = paddle.logical_and(boxes[:, :, 2] > boxes[:, :, 0], boxes[:, :, 3] > boxes[:, :, 1])
         return boxes, scores * paddle.cast(valid, scores.dtype).unsqueeze(1)
 
-    def nms(self, boxes, scores, im_shape=None, scale_factor=None, nms_top_k=None):
-        """:meth:`raw_nms`, then :meth:`finish`: ``(bbox [N, 6], bbox_num [B] int32)``."""
-        bbox, bbox_num = self.raw_nms(boxes, scores, nms_top_k)
+    def nms(self, boxes, scores, im_shape=None, scale_factor=None, nms_top_k=None, extras=None):
+        """:meth:`raw_nms`, then :meth:`finish`: ``(bbox [N, W], bbox_num [B] int32)``; ``extras`` ``[B, A, E]``
+        (or None) are appended to the rows of the boxes NMS keeps."""
+        bbox, bbox_num = self.raw_nms(boxes, scores, nms_top_k, extras)
         return self.finish(bbox, bbox_num, im_shape, scale_factor)
 
-    def raw_nms(self, boxes, scores, nms_top_k=None):
+    def raw_nms(self, boxes, scores, nms_top_k=None, extras=None):
         """Per-image, per-class NMS (``multiclass_nms3``); ``nms_top_k`` overrides the candidate cap
-        (the WIDER predictor's prefix shortcut). Returns ``(bbox [N, 6], bbox_num [B] int32)``."""
+        (the WIDER predictor's prefix shortcut). Returns ``(bbox [N, 6 + E], bbox_num [B] int32)``: each kept
+        box's row, then its anchor's ``extras`` ``[B, A, E]`` when given."""
         top_k = self.nms_top_k if nms_top_k is None else int(nms_top_k)
-        bbox, _, bbox_num = paddle._C_ops.multiclass_nms3(
+        bbox, index, bbox_num = paddle._C_ops.multiclass_nms3(
             boxes, scores, None, self.score_threshold, top_k, self.keep_top_k, self.nms_threshold, True, 1.0, -1)
+        if extras is not None:  # the index of a kept box counts anchors across the batch: image * A + anchor
+            flat = extras.reshape([-1, paddle.shape(extras)[2]])
+            bbox = paddle.concat([bbox, paddle.gather(flat, index.flatten())], axis=1)
         return bbox, bbox_num
 
     def finish(self, bbox, bbox_num, im_shape=None, scale_factor=None):
@@ -140,13 +148,13 @@ class BlazeFacePostProcess:
         A zero-area sentinel row (of a sentinel image) is appended first, so that no intermediate
         tensor is empty when NMS kept nothing: oneDNN kernels segfault on empty inputs (Paddle 3.3).
         """
-        rows = paddle.concat([bbox, paddle.zeros([1, 6], bbox.dtype)], axis=0)
+        rows = paddle.concat([bbox, paddle.zeros([1, bbox.shape[1]], bbox.dtype)], axis=0)
         image_of_row = _row_images(bbox_num, rows)  # the sentinel row belongs to image B
         limits = paddle.concat([original_size(im_shape, scale_factor), paddle.zeros([1, 4], "float32")], axis=0)
         limit = paddle.index_select(limits, image_of_row)
-        xyxy = paddle.minimum(F.relu(rows[:, 2:6]), limit)
+        xyxy = paddle.minimum(F.relu(rows[:, BOX]), limit)
         keep = paddle.logical_and(xyxy[:, 2] > xyxy[:, 0], xyxy[:, 3] > xyxy[:, 1])
-        clipped = paddle.concat([rows[:, 0:2], xyxy], axis=1)
+        clipped = paddle.concat([rows[:, :BOX.start], xyxy, rows[:, BOX.stop:]], axis=1)
         kept = paddle.index_select(clipped, paddle.nonzero(keep).flatten())
         per_image = _positions(bbox_num)
         hits = paddle.logical_and(image_of_row.unsqueeze(1) == per_image.unsqueeze(0), keep.unsqueeze(1))

@@ -10,8 +10,8 @@ Three detection modules on a stride 8 / 16 / 32 backbone (``vision_backbones``):
 A detection module (:class:`SSHModule`) is a 3x3 conv branch plus the context module (a shared
 dimension-reducing 3x3 conv feeding a 3x3 branch, ~5x5 receptive field, and a 3x3 -> 3x3 branch,
 ~7x7), concatenated and ReLU'd. The modules live in :class:`SSHNeck`; the per-anchor 2-way classifier
-and 4-value regressor are 1x1 convs of :class:`~ppdet_face.modeling.face_head.BlazeFaceHead`
-(``kernel_size: 1``) with square :class:`~ppdet_face.modeling.face_head.BlazeFaceAnchors`.
+and 4-value regressor are 1x1 convs of :class:`~ppdet_face.modeling.face_head.FaceAnchorHead`
+(``kernel_size: 1``) with square :class:`~ppdet_face.modeling.face_head.FaceAnchors`.
 The loss (:class:`SSHLoss`) samples 256 anchors per module and image, hardest first.
 
 Differences from the Caffe release, all for export: the M1 upsampling is nearest (the release uses a
@@ -232,14 +232,14 @@ class SSHDetector(FaceDetector):
     Args:
         backbone (nn.Layer): e.g. ``VisionVGG16``.
         neck (nn.Layer): ``SSHNeck``.
-        head (nn.Layer): ``BlazeFaceHead`` with 1x1 convs and the SSH anchors.
+        head (nn.Layer): ``FaceAnchorHead`` with 1x1 convs and the SSH anchors.
         loss (nn.Layer): ``SSHLoss``. Default: "SSHLoss".
-        post_process (object): ``BlazeFacePostProcess``. Default: "BlazeFacePostProcess".
+        post_process (object): ``FacePostProcess``. Default: "FacePostProcess".
     """
 
     head_attr = "ssh_head"
 
-    def __init__(self, backbone, neck, ssh_head, loss="SSHLoss", post_process="BlazeFacePostProcess"):
+    def __init__(self, backbone, neck, ssh_head, loss="SSHLoss", post_process="FacePostProcess"):
         super().__init__(backbone, neck=neck, loss=loss, post_process=post_process)
         self.ssh_head = ssh_head
 

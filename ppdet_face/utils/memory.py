@@ -1,4 +1,5 @@
-"""Keep large CPU tensors' memory in the process (glibc ``mallopt``) for faster training.
+"""Keep large CPU tensors' memory in the process for faster training (the heap setting of
+``ppdet_face_deploy.memory.keep_freed_memory_in_heap``, with training's sizes).
 
 Paddle's CPU allocator takes every tensor from ``malloc``. glibc serves blocks larger than
 its mmap threshold (at most 32 MiB) with a fresh ``mmap`` and returns them with ``munmap``
@@ -13,19 +14,13 @@ process keeps its peak heap (resident memory grows by roughly one step's worth o
 activations, ~1 GB at batch 8 / 640 px). The same effect without code:
 ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=17179869184`` in the environment.
 """
-import ctypes
-import ctypes.util
-import sys
+from ppdet_face_deploy.memory import keep_freed_memory_in_heap
 
 __all__ = ["keep_freed_memory"]
 
-_M_TRIM_THRESHOLD = -1
-_M_TOP_PAD = -2
-_M_MMAP_MAX = -4
-
 
 def keep_freed_memory(top_pad_mb=64):
-    """Make glibc keep freed memory for reuse instead of unmapping it (process-wide).
+    """Make glibc keep freed memory for reuse instead of unmapping it (process-wide, once).
 
     Call it once at the start of a training process (it does not move memory that is
     already allocated).
@@ -35,18 +30,6 @@ def keep_freed_memory(top_pad_mb=64):
             Default: 64.
 
     Returns:
-        bool: True if applied, False if not on Linux/glibc.
+        bool: True if applied, False if not on Linux/glibc (or the environment sets glibc's variables).
     """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    ok = mallopt(_M_MMAP_MAX, 0) == 1
-    ok = mallopt(_M_TRIM_THRESHOLD, 2**31 - 1) == 1 and ok
-    ok = mallopt(_M_TOP_PAD, int(top_pad_mb) << 20) == 1 and ok
-    return ok
+    return keep_freed_memory_in_heap(trim_threshold_mb=2047, top_pad_mb=top_pad_mb)

@@ -138,10 +138,10 @@ def test_box_variances_are_set_once_on_the_head(config, loss, variances):
     from ppdet.core.workspace import create
 
     path = str(CONFIGS / "face_detection" / config)
-    for section in (loss, "BlazeFacePostProcess"):
+    for section in (loss, "FacePostProcess"):
         with pytest.raises(ConfigError, match=f"{section}.prior_box_var: unknown option"):
             load_config(path, [f"{section}.prior_box_var=[1.0, 1.0, 1.0, 1.0]"])
     model = create(load_config(path).architecture)
     assert model.head.box_coder.variances == variances
-    doubled = load_config(path, [f"BlazeFaceHead.prior_box_var=[{', '.join(str(2 * v) for v in variances)}]"])
+    doubled = load_config(path, [f"FaceAnchorHead.prior_box_var=[{', '.join(str(2 * v) for v in variances)}]"])
     assert create(doubled.architecture).head.box_coder.variances == [2 * v for v in variances]

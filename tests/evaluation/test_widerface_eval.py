@@ -50,7 +50,8 @@ def model(cfg):
     from ppdet_face.export import init_random_weights
 
     m = create(cfg.architecture)
-    init_random_weights(m, seed=0)  # calibrated: boxes of plausible sizes, so NMS and voting have work to do
+    # calibrated: boxes of plausible sizes, so NMS and voting have work to do
+    init_random_weights(m, seed=0, normalization=normalization(cfg, "TestReader"))
     return m
 
 
@@ -182,18 +183,22 @@ def test_list_wider_images_follows_annotation_order(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # Single scale == the model's plain eval forward
 # ------------------------------------------------------------------------------------------------
-def _plain_forward(model, rgb, norm, scale=1.0):
+def _plain_forward(model, rgb, norm, scale=1.0, resized=None):
+    """ppdet's eval forward at ``scale`` (the recipe's int() resize), or on ``resized = (image, [sy, sx])``."""
     from ppdet.data.transform.operators import NormalizeImage, Permute
 
     mean, std, is_scale = norm
-    if scale != 1:
+    factor = [scale, scale]
+    if resized is not None:
+        rgb, factor = resized[0], [float(v) for v in resized[1]]
+    elif scale != 1:
         rgb = cv2.resize(rgb, (int(rgb.shape[1] * scale), int(rgb.shape[0] * scale)))
     sample = Permute()(NormalizeImage(mean=mean, std=std, is_scale=is_scale)({"image": rgb.copy()}))
     h, w = sample["image"].shape[1:]
     with paddle.no_grad():
         out = model({"image": paddle.to_tensor(sample["image"][None]),
                      "im_shape": paddle.to_tensor([[float(h), float(w)]]),
-                     "scale_factor": paddle.to_tensor([[scale, scale]], dtype="float32")})
+                     "scale_factor": paddle.to_tensor([factor], dtype="float32")})
     bbox = out["bbox"].numpy()
     return np.stack([bbox[:, 2], bbox[:, 3], bbox[:, 4], bbox[:, 5], bbox[:, 1]], axis=1)
 
@@ -206,14 +211,20 @@ def test_single_scale_equals_plain_eval_forward(model, norm, dygraph_predictor):
     np.testing.assert_array_equal(got, want)
 
 
-def test_single_scale_memory_cap(model, norm):
+def test_single_scale_memory_cap_is_the_predictors(model, norm):
+    """Evaluation caps a large image exactly as deploy's predictor does (one definition: cap_to_max_side)."""
+    from ppdet_face_deploy.preprocess import Pipeline, cap_to_max_side
+
     pred = WiderFacePredictor(model, *norm, backend="dygraph", max_side=320)
-    rgb = _image(240, 480, seed=2)
+    rgb = _image(241, 479, seed=2)
     got = pred.predict_single_scale(rgb)
-    assert pred.last_scales == [(320 / 480, 1)]
+    capped, factor = cap_to_max_side(rgb, 320)
+    assert capped.shape[:2] == (161, 320) and pred.last_scales == [(float(factor.min()), 1)]
+    _, info = Pipeline([{"type": "Permute"}], max_side=320)._capped(rgb)
+    np.testing.assert_array_equal(info["scale_factor"], factor)
     assert len(got) > 0  # the seeded random model finds something here, so the box check below is not vacuous
-    np.testing.assert_array_equal(got, _plain_forward(model, rgb, norm, scale=320 / 480))
-    assert got[:, [2]].max() <= 480 and got[:, [3]].max() <= 240  # boxes in original pixels
+    np.testing.assert_array_equal(got, _plain_forward(model, rgb, norm, resized=(capped, factor)))
+    assert got[:, [2]].max() <= 479 and got[:, [3]].max() <= 241  # boxes in original pixels
     no_cap = WiderFacePredictor(model, *norm, backend="dygraph", max_side=0)
     no_cap.predict_single_scale(rgb)
     assert no_cap.last_scales == [(1.0, 1)]

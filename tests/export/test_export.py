@@ -12,6 +12,7 @@ import yaml
 from ppdet.core.workspace import create
 
 from helpers import CONFIGS, load_tool, normalize
+from ppdet_face.data.preprocess import normalization
 from ppdet_face.engine import load_config
 from ppdet_face.export import UNSAFE_PADDLE_OPS, InferenceDetector, export_model, init_random_weights, program_ops
 
@@ -21,7 +22,7 @@ CONFIG = CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"
 def build_model(seed=0, bias=-9.0, **post):
     cfg = load_config(str(CONFIG))
     model = create(cfg.architecture)
-    init_random_weights(model, seed=seed, face_logit_bias=bias)
+    init_random_weights(model, seed=seed, face_logit_bias=bias, normalization=normalization(cfg, "TestReader"))
     for key, value in post.items():
         setattr(model.post_process, key, value)
     return cfg, model

@@ -3,11 +3,11 @@ import numpy as np
 import paddle
 import pytest
 
-from ppdet_face.modeling import BlazeFaceAnchors
+from ppdet_face.modeling import FaceAnchors
 
 
 def test_hand_computed_anchors_first_cells():
-    gen = BlazeFaceAnchors(steps=[8.0], min_sizes=[[16.0, 24.0]], offset=0.5)
+    gen = FaceAnchors(steps=[8.0], min_sizes=[[16.0, 24.0]], offset=0.5)
     feat = paddle.zeros([1, 4, 4, 4])  # 4x4 map of a 32x32 image
     image = paddle.zeros([1, 3, 32, 32])
     (anchors,) = gen([feat], image)
@@ -23,13 +23,13 @@ def test_hand_computed_anchors_first_cells():
 
 
 def test_non_square_input_normalises_x_by_width_and_y_by_height():
-    gen = BlazeFaceAnchors(steps=[16.0], min_sizes=[[32.0]], offset=0.5)
+    gen = FaceAnchors(steps=[16.0], min_sizes=[[32.0]], offset=0.5)
     (anchors,) = gen([paddle.zeros([1, 1, 2, 3])], paddle.zeros([1, 3, 32, 48]))
     np.testing.assert_allclose(anchors.numpy()[4], [(24 - 16) / 48, (24 - 16) / 32, (24 + 16) / 48, (24 + 16) / 32])
 
 
 def test_default_num_priors_and_total_count_at_640():
-    gen = BlazeFaceAnchors()
+    gen = FaceAnchors()
     assert gen.num_priors == [2, 6]
     feats = [paddle.zeros([1, 1, 80, 80]), paddle.zeros([1, 1, 40, 40])]
     anchors = gen(feats, paddle.zeros([1, 3, 640, 640]))
@@ -40,4 +40,4 @@ def test_default_num_priors_and_total_count_at_640():
                                     dict(steps=[8.0], min_sizes=[[-4.0]])])
 def test_invalid_anchor_options_are_rejected(kwargs):
     with pytest.raises(ValueError):
-        BlazeFaceAnchors(**kwargs)
+        FaceAnchors(**kwargs)

@@ -4,11 +4,11 @@ import paddle
 import pytest
 
 from ppdet_face.modeling import (
-    BlazeFaceAnchors,
     BlazeFaceBackbone,
-    BlazeFaceHead,
     BlazeFaceNeck,
     BlazeFaceSSDLoss,
+    FaceAnchorHead,
+    FaceAnchors,
     SSHLoss,
     SSHNeck,
     VisionMobileNetV1,
@@ -73,7 +73,7 @@ def test_backbone_rejects_unknown_activation():
 
 def test_head_and_loss_gradients_reach_every_parameter():
     paddle.seed(0)
-    head = BlazeFaceHead(in_channels=[16, 24])
+    head = FaceAnchorHead(in_channels=[16, 24])
     feats = [paddle.randn([2, 16, 8, 8]), paddle.randn([2, 24, 4, 4])]
     image = paddle.randn([2, 3, 64, 64])
     deltas, logits, anchors = head(feats, image)
@@ -86,7 +86,7 @@ def test_head_and_loss_gradients_reach_every_parameter():
     assert not missing and not zero
 
 
-# SSH components: every paddle.vision backbone wrapper, the SSH neck and loss (its head is BlazeFaceHead).
+# SSH components: every paddle.vision backbone wrapper, the SSH neck and loss (its head is FaceAnchorHead).
 VISION_BACKBONES = [VisionMobileNetV1, VisionMobileNetV2, VisionResNet50, VisionVGG16]
 
 
@@ -119,8 +119,8 @@ def test_ssh_neck_shapes_and_gradients():
 @pytest.mark.parametrize("module_sampling", MODULE_SAMPLING)
 def test_ssh_head_and_loss_gradients(module_sampling):
     paddle.seed(0)
-    anchors = BlazeFaceAnchors(steps=[8, 16, 32], min_sizes=[[16, 32], [64, 128], [256, 512]])
-    head = BlazeFaceHead(in_channels=[16, 32, 32], anchor_generator=anchors, kernel_size=1)
+    anchors = FaceAnchors(steps=[8, 16, 32], min_sizes=[[16, 32], [64, 128], [256, 512]])
+    head = FaceAnchorHead(in_channels=[16, 32, 32], anchor_generator=anchors, kernel_size=1)
     feats = [paddle.randn([2, 16, 16, 16]), paddle.randn([2, 32, 8, 8]), paddle.randn([2, 32, 4, 4])]
     deltas, logits, anchors = head(feats, paddle.randn([2, 3, 128, 128]))
     assert [d.shape for d in deltas] == [[2, 16 * 16 * 2, 4], [2, 8 * 8 * 2, 4], [2, 4 * 4 * 2, 4]]

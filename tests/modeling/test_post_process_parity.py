@@ -9,6 +9,7 @@ from ppdet.core.workspace import create
 
 from devtools.upstream import build_upstream
 from helpers import CONFIGS, normalize
+from ppdet_face.data.preprocess import normalization
 from ppdet_face.engine import load_config
 from ppdet_face.export import init_random_weights
 
@@ -20,7 +21,8 @@ PHOTOS = ["dlib_faces/2007_007763.jpg",
 def models():
     cfg = load_config(str(CONFIGS / "face_detection" / "blazeface_fpn_ssh_1000e.yml"))
     ours = create(cfg.architecture)
-    init_random_weights(ours, seed=0)  # calibrated: thousands of candidates pass 0.01, NMS keeps up to 750
+    # calibrated: thousands of candidates pass 0.01, NMS keeps up to 750
+    init_random_weights(ours, seed=0, normalization=normalization(cfg, "TestReader"))
     upstream = build_upstream("fpn_ssh")
     upstream.set_state_dict(ours.state_dict())
     upstream.eval()
@@ -93,21 +95,21 @@ def test_clipping_before_nms_is_an_option_and_differs(shared, models):
 
 
 def test_after_nms_clip_drops_boxes_left_without_area_and_counts_per_image():
-    from ppdet_face.modeling import BlazeFacePostProcess
+    from ppdet_face.modeling import FacePostProcess
 
     bbox = paddle.to_tensor([[0, 0.9, -5, -5, 10, 10], [0, 0.8, 50, 2, 60, 8],   # image 0 (W 40, H 30)
                              [0, 0.7, 1, 1, 5, 5]], "float32")                    # image 1
-    rows, num = BlazeFacePostProcess.clip_rows(bbox, paddle.to_tensor([2, 1], "int32"),
+    rows, num = FacePostProcess.clip_rows(bbox, paddle.to_tensor([2, 1], "int32"),
                                                paddle.to_tensor([[30.0, 40.0], [20.0, 20.0]]), paddle.ones([2, 2]))
     assert num.numpy().tolist() == [1, 1]
     np.testing.assert_allclose(rows.numpy(), [[0, 0.9, 0, 0, 10, 10], [0, 0.7, 1, 1, 5, 5]], rtol=1e-6)
-    empty, num = BlazeFacePostProcess.clip_rows(paddle.zeros([0, 6]), paddle.to_tensor([0, 0], "int32"),
+    empty, num = FacePostProcess.clip_rows(paddle.zeros([0, 6]), paddle.to_tensor([0, 0], "int32"),
                                                 paddle.ones([2, 2]), paddle.ones([2, 2]))
     assert empty.shape == [0, 6] and num.numpy().tolist() == [0, 0]
 
 
 def test_clip_mode_is_validated():
-    from ppdet_face.modeling import BlazeFacePostProcess
+    from ppdet_face.modeling import FacePostProcess
 
     with pytest.raises(ValueError, match="after_nms, before_nms, none"):
-        BlazeFacePostProcess(clip="yes")
+        FacePostProcess(clip="yes")

@@ -7,14 +7,14 @@ from ppdet.core.workspace import create
 
 from helpers import CONFIGS
 from ppdet_face.engine import load_config
-from ppdet_face.modeling import BlazeFaceAnchors, SSHLoss, SSHNeck
+from ppdet_face.modeling import FaceAnchors, SSHLoss, SSHNeck
 from ppdet_face.modeling.box_coder import BoxCoder
 from ppdet_face.modeling.ssh import MODULE_SAMPLING, sample_hardest
 
 
 def _ssh_anchor_generator():
     cfg = load_config(str(CONFIGS / "face_detection" / "ssh_mobilenet_v2_wider.yml"))
-    return BlazeFaceAnchors(**{k: cfg["BlazeFaceAnchors"][k] for k in ("steps", "min_sizes", "offset")})
+    return FaceAnchors(**{k: cfg["FaceAnchors"][k] for k in ("steps", "min_sizes", "offset")})
 
 
 def test_ssh_config_anchors_hand_computed_per_module():
