@@ -229,16 +229,25 @@ class YuNet(Peer):
         self.net.setInput(blob)
         return self.net.forward(self.net.getUnconnectedOutLayersNames())
 
-    def detect(self, bgr):
+    def _faces(self, bgr):
+        """FaceDetectorYN's rows ``x, y, w, h``, five points (eye, eye, nose, mouth corner, mouth corner, the
+        image-left one of each pair first), score."""
         h, w = bgr.shape[:2]
         if (w, h) != self.size:
             self.det.setInputSize((w, h))
             self.size = (w, h)
         faces = self.det.detect(bgr)[1]
-        if faces is None or not len(faces):
-            return np.zeros((0, 5), np.float32)
-        faces = np.asarray(faces, np.float32)
+        return np.zeros((0, 15), np.float32) if faces is None or not len(faces) else np.asarray(faces, np.float32)
+
+    def detect(self, bgr):
+        faces = self._faces(bgr)
         return np.column_stack([faces[:, :2], faces[:, :2] + faces[:, 2:4], faces[:, -1]])
+
+    def detect_landmarks(self, bgr):
+        """``(boxes [K, 4] x1 y1 x2 y2, scores [K], points [K, 5, 2])`` in eval_tools.landmarks.FIVE_POINTS order."""
+        faces = self._faces(bgr)
+        return (np.column_stack([faces[:, :2], faces[:, :2] + faces[:, 2:4]]), faces[:, -1],
+                faces[:, 4:14].reshape(-1, 5, 2))
 
 
 # --------------------------------------------------------------------------------------------------
