@@ -14,6 +14,7 @@ from typing import Optional
 
 import numpy as np
 
+from .align import align_face
 from .bundled import DEFAULT_MODEL, resolve_model
 from .detector import Detector, detection_record
 from .preprocess import DeployError, decode_image
@@ -80,6 +81,20 @@ class Faces:
         if image is None:
             raise DeployError("Faces.draw: no image to draw on (pass one)")
         return draw_boxes(image, self.detections, self.labels, -np.inf, self.layout)
+
+    def crops(self, size=112):
+        """Each face warped onto the ArcFace five-point template (``align.align_face``): ``size x size`` BGR crops,
+        for face recognition.
+
+        Raises:
+            DeployError: the model outputs no landmarks, or no image is kept.
+        """
+        points = self.landmarks
+        if points is None:
+            raise DeployError(f"aligned crops need landmarks; this model's record has {', '.join(self.layout.fields)}")
+        if self.image is None:
+            raise DeployError("Faces.crops: no image kept")
+        return [align_face(self.image, p, size) for p in points]
 
     def to_dict(self):
         """The JSON record: ``image_file``, ``height``, ``width``, ``detections`` (class_id, label, score, bbox);

@@ -2,14 +2,15 @@
 
     ppdet-face detect PATH... [--model NAME|DIR] [--backend auto|onnxruntime|openvino|paddle]
                       [--precision f32|bf16|int8] [--threshold T] [--save DIR] [--json FILE]
-                      [--camera ID] [--cpu_threads N] [--batch_size N]
+                      [--save_crops DIR] [--camera ID] [--cpu_threads N] [--batch_size N]
     ppdet-face models
 
 PATH: image files, folders (searched recursively, a progress bar) and video files, in any mix. Every PATH is
 checked before anything runs. ``--save DIR`` writes each picture with its faces drawn (below DIR, at its path
 below the folder given) and each video annotated (``DIR/<name>.mp4``); ``--json FILE`` writes one record per
-image / frame (the record of ``infer.py``'s bbox.json). Errors are one ``error:`` line each and exit status 1;
-outputs are written whole or not at all (the JSON only when every input succeeded).
+image / frame (the record of ``infer.py``'s bbox.json); ``--save_crops DIR`` each face of each image aligned to
+the ArcFace 112 x 112 template (``DIR/<name>_face<i>.jpg``; models with landmarks). Errors are one ``error:`` line
+each and exit status 1; outputs are written whole or not at all (the JSON only when every input succeeded).
 """
 import argparse
 import contextlib
@@ -48,6 +49,8 @@ def parse_args(argv=None):
     det.add_argument("--threshold", type=float, default=None, help="minimum score (default: the model's, 0.5)")
     det.add_argument("--save", default=None, metavar="DIR", help="write pictures / videos with the faces drawn")
     det.add_argument("--json", default=None, metavar="FILE", help="write the detections as JSON")
+    det.add_argument("--save_crops", default=None, metavar="DIR",
+                     help="write each face aligned to the ArcFace 112x112 template (models with landmarks)")
     det.add_argument("--camera", type=int, default=None, metavar="ID", help="also read camera ID until Ctrl+C")
     det.add_argument("--cpu_threads", type=int, default=None, help="CPU threads (default: all cores)")
     det.add_argument("--batch_size", type=int, default=1, help="images per inference call (default: 1)")
@@ -99,6 +102,9 @@ def _detect(args):
         raise DeployError("nothing to do: give image files, folders or videos (PATH...), or --camera ID")
     detector = FaceDetector(args.model, args.backend, args.precision, args.threshold, args.cpu_threads,
                             batch_size=args.batch_size)
+    if args.save_crops and "landmarks" not in detector.detector.layout.fields:
+        raise DeployError(f"--save_crops needs a model with landmarks; {args.model}'s record has "
+                          f"{', '.join(detector.detector.layout.fields)}")
     run = _Run()
     _detect_images(detector, images, args, run)
     for video in videos:
@@ -163,6 +169,11 @@ def _detect_images(detector, images, args, run):
                 if args.save:
                     out = os.path.join(args.save, name)
                     _write_atomic(out, lambda tmp, f=found: _imwrite(tmp, f.draw()))
+                if args.save_crops:
+                    stem = os.path.splitext(name)[0]
+                    for i, crop in enumerate(found.crops()):
+                        _write_atomic(os.path.join(args.save_crops, f"{stem}_face{i}.jpg"),
+                                      lambda tmp, c=crop: _imwrite(tmp, c))
             bar.update(len(images[start:start + step]))
 
 

@@ -5,6 +5,7 @@ import sys
 
 import cv2
 
+from .align import align_face
 from .detector import detection_record
 from .preprocess import DeployError, decode_image
 from .visualize import draw_boxes
@@ -105,6 +106,8 @@ def predict_images(detector, files, args):
                 _print_boxes(path, boxes, detector)
             if args.save_images and not _save_picture(path, bgr, boxes, detector, args, bar):
                 failures += 1
+            if args.save_crops:
+                failures += not _save_crops(path, bgr, boxes, detector, args, bar)
             if args.save_results:
                 records.append(detection_record(path, boxes, detector.layout, detector.labels, detector.threshold,
                                                 bgr.shape))
@@ -143,6 +146,22 @@ def _save_picture(path, bgr, boxes, detector, args, bar):
         return True
     _report(f"error: {out}: could not write the visualised image", bar)
     return False
+
+
+def _save_crops(path, bgr, rows, detector, args, bar):
+    """Write each face of ``rows`` scoring >= the threshold, aligned to the ArcFace template, as
+    ``<save_crops>/<its path below --image_dir>_face<i>.jpg``; False (and one error line) when one cannot be written."""
+    layout = detector.layout
+    keep = rows[layout.scores(rows) >= detector.threshold]
+    points = layout.get(keep, "landmarks").reshape(len(keep), -1, 2)
+    stem = os.path.splitext(os.path.relpath(output_path(path, args), args.output_dir))[0]
+    for i, face in enumerate(points):
+        out = os.path.join(args.save_crops, f"{stem}_face{i}.jpg")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        if not cv2.imwrite(out, align_face(bgr, face)):
+            _report(f"error: {out}: could not write the aligned crop", bar)
+            return False
+    return True
 
 
 def _report_outputs(detector, total, failures, records, args):

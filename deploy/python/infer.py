@@ -3,7 +3,7 @@
     python deploy/python/infer.py --model_dir output_inference/blazeface_fpn_ssh_1000e \\
         --image_file img.jpg | --image_dir dir | --video_file v.mp4 | --camera_id 0
         [--batch_size 1] [--threshold 0.5] [--output_dir output] [--save_images True]
-        [--save_results] [--device CPU|GPU] [--run_mode paddle|trt_fp32|trt_fp16|trt_int8]
+        [--save_results] [--save_crops DIR] [--device CPU|GPU] [--run_mode paddle|trt_fp32|trt_fp16|trt_int8]
         [--enable_mkldnn True] [--cpu_threads 2] [--malloc_tuning auto|True|False] [--max_side 2048]
         [--trt_min_shape 1 --trt_max_shape 1280
         --trt_opt_shape 640] [--backend paddle|onnxruntime|openvino [--precision f32|bf16|int8]]
@@ -90,6 +90,8 @@ def parse_args(argv=None):
     p.add_argument("--output_dir", default="output")
     p.add_argument("--save_images", type=_str2bool, nargs="?", const=True, default=True,
                    help="save visualised images (True/False)")
+    p.add_argument("--save_crops", default=None, metavar="DIR",
+                   help="write each face aligned to the ArcFace 112x112 template (models with landmarks)")
     p.add_argument("--save_results", type=_str2bool, nargs="?", const=True, default=False,
                    help="save detections to <output_dir>/bbox.json")
     p.add_argument("--device", default=d.device, help="CPU or GPU")
@@ -133,6 +135,9 @@ def main(argv=None):
         detector = Detector(args.model_dir, DetectorOptions.from_args(args))
         if args.video_file or args.camera_id >= 0:
             return 1 if predict_video(detector, args) else 0
+        if args.save_crops and "landmarks" not in detector.layout.fields:
+            raise DeployError(f"--save_crops needs a model with landmarks; this one's record has "
+                              f"{', '.join(detector.layout.fields)}")
         files = collect_images(args)
         if args.run_benchmark:
             summary = run_benchmark(detector, files, args.benchmark_warmup, args.benchmark_repeats,
