@@ -35,6 +35,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ppdet_face.data.landmark_labels import YuNetLandmarks
 from ppdet_face.utils.shared import shared_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -213,9 +214,7 @@ class YuNet(Peer):
         if not hasattr(cv2, "FaceDetectorYN"):
             raise PeerError(f"{self.name}: OpenCV {cv2.__version__} has no FaceDetectorYN (need >= 4.8)")
         cv2.setNumThreads(threads)
-        self.det = cv2.FaceDetectorYN.create(str(self.path), "", (640, 640), self.score_threshold,
-                                             self.nms_threshold, self.top_k)
-        self.size = (640, 640)
+        self.yunet = YuNetLandmarks(str(self.path), self.score_threshold, self.nms_threshold)
         self.net = None
 
     def blob(self, bgr):
@@ -229,25 +228,13 @@ class YuNet(Peer):
         self.net.setInput(blob)
         return self.net.forward(self.net.getUnconnectedOutLayersNames())
 
-    def _faces(self, bgr):
-        """FaceDetectorYN's rows ``x, y, w, h``, five points (eye, eye, nose, mouth corner, mouth corner, the
-        image-left one of each pair first), score."""
-        h, w = bgr.shape[:2]
-        if (w, h) != self.size:
-            self.det.setInputSize((w, h))
-            self.size = (w, h)
-        faces = self.det.detect(bgr)[1]
-        return np.zeros((0, 15), np.float32) if faces is None or not len(faces) else np.asarray(faces, np.float32)
-
     def detect(self, bgr):
-        faces = self._faces(bgr)
-        return np.column_stack([faces[:, :2], faces[:, :2] + faces[:, 2:4], faces[:, -1]])
+        boxes, scores, _ = self.yunet(bgr)
+        return np.column_stack([boxes, scores])
 
     def detect_landmarks(self, bgr):
         """``(boxes [K, 4] x1 y1 x2 y2, scores [K], points [K, 5, 2])`` in eval_tools.landmarks.FIVE_POINTS order."""
-        faces = self._faces(bgr)
-        return (np.column_stack([faces[:, :2], faces[:, :2] + faces[:, 2:4]]), faces[:, -1],
-                faces[:, 4:14].reshape(-1, 5, 2))
+        return self.yunet(bgr)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ import numpy as np
 
 from .boxes import box_iou
 
-__all__ = ["FIVE_POINTS", "LandmarkFaces", "NmeResult", "evaluate_landmarks", "five_from_68", "read_dlib_landmarks"]
+__all__ = ["FIVE_POINTS", "LandmarkFaces", "NmeResult", "evaluate_landmarks", "five_from_68", "match_detections",
+           "read_dlib_landmarks"]
 
 #: The five points, in order (left / right as seen in the image).
 FIVE_POINTS = ("eye_left", "eye_right", "nose", "mouth_left", "mouth_right")
@@ -107,8 +108,15 @@ def read_dlib_landmarks(path):
     return out
 
 
-def _match(det_boxes, det_scores, gt_boxes, iou_threshold):
-    """``{gt index: detection index}``: detections best score first, each to its best free face with IoU >= t."""
+def match_detections(det_boxes, det_scores, gt_boxes, iou_threshold=0.5):
+    """``{gt index: detection index}``: detections best score first, each to its best free face with IoU >= t.
+
+    Args:
+        det_boxes: ``[K, 4]`` ``x1, y1, x2, y2``.
+        det_scores: ``[K]``.
+        gt_boxes: ``[N, 4]`` ``x1, y1, x2, y2``.
+        iou_threshold (float): Default: 0.5.
+    """
     pairs, free = {}, set(range(len(gt_boxes)))
     for d in np.argsort(-np.asarray(det_scores)):
         if not free:
@@ -137,7 +145,7 @@ def evaluate_landmarks(predictions, ground_truth, iou_threshold=0.5):
     for faces in ground_truth:
         total += len(faces.boxes)
         boxes, scores, points = predictions.get(faces.image, (np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2))))
-        for g, d in _match(np.asarray(boxes, np.float64), scores, faces.boxes, iou_threshold).items():
+        for g, d in match_detections(np.asarray(boxes, np.float64), scores, faces.boxes, iou_threshold).items():
             w, h = faces.boxes[g, 2] - faces.boxes[g, 0], faces.boxes[g, 3] - faces.boxes[g, 1]
             err = np.linalg.norm(np.asarray(points[d], np.float64) - faces.points[g], axis=1).mean()
             nmes.append(err / np.sqrt(w * h))
