@@ -338,3 +338,29 @@ def test_download_script_unpacks_present_archives_idempotently(tmp_path):
     check = subprocess.run(["bash", str(SCRIPT), "--check", str(tmp_path)], capture_output=True,
                            text=True, timeout=60)
     assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_exact_landmarks_in_retinaface_layout(dataset, split):
+    """Every face has its five drawn points (eye centres, nose tip, mouth corners) in retinaface/<split>/label.txt,
+    in the ground truth's order, inside its box, the image-left eye first on upright faces."""
+    from eval_tools.retinaface_labels import read_retinaface_labels
+
+    root = dataset[0]
+    labels = {im.name: im for im in read_retinaface_labels(root / "retinaface" / split / "label.txt")}
+    gt = _read_gt(root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt")
+    assert sorted(labels) == sorted(name for name, _ in gt)
+    faces = 0
+    for name, rows in gt:
+        im = labels[name]
+        np.testing.assert_array_equal(im.boxes, rows[:, :4])
+        assert im.has_points.all()
+        x, y, w, h = (rows[:, i, None] for i in range(4))
+        pts = im.points
+        assert ((pts[..., 0] >= x - 0.1 * w) & (pts[..., 0] <= x + 1.1 * w) &
+                (pts[..., 1] >= y - 0.1 * h) & (pts[..., 1] <= y + 1.1 * h)).all()
+        upright = rows[:, 9] == 0  # pose flag: in-plane rotation <= 20 degrees
+        assert (pts[upright, 0, 0] < pts[upright, 1, 0]).all() and (pts[upright, 3, 0] < pts[upright, 4, 0]).all()
+        assert (pts[upright, 2, 1] > pts[upright, 0, 1]).all() and (pts[upright, 3, 1] > pts[upright, 2, 1]).all()
+        faces += len(rows)
+    assert faces > 10

@@ -15,6 +15,8 @@ Layout written under ``root`` (identical to the official one, so a
     wider_face_split/wider_face_train_bbx_gt.txt
     wider_face_split/wider_face_val_bbx_gt.txt
     wider_face_split/difficulty_easy_medium_hard.txt   (val only)
+    retinaface/{train,val}/label.txt                    (the exact five landmarks of every face, RetinaFace's
+                                                         layout: eval_tools/retinaface_labels.py)
     SYNTHETIC_WIDER.txt                                 (marker: generator + parameters)
 
 Annotation format (official): per image a line ``<event>/<name>.jpg``, a line with

@@ -10,6 +10,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from eval_tools.retinaface_labels import LabelledImage, write_retinaface_labels
 from eval_tools.wider_format import DEFAULT_DIFFICULTY_NAME, write_difficulty_file, write_gt_txt
 
 from .scene import SPLIT_CODE, render_image
@@ -91,7 +92,7 @@ def _prepare_root(root: Path, overwrite: bool) -> None:
             f"(no {MARKER}); refusing to overwrite it. Choose another directory or pass "
             f"overwrite=True.")
     if marker.exists() or overwrite:
-        for sub in ("WIDER_train/images", "WIDER_val/images"):
+        for sub in ("WIDER_train/images", "WIDER_val/images", "retinaface"):
             p = root / sub
             if p.exists():
                 shutil.rmtree(p)
@@ -133,9 +134,9 @@ def _jobs(root: Path, counts: dict[str, int], seed: int, image_size: tuple[int, 
 
 
 def _work(job):
-    """Render and write one image; returns (split, name, kind, (W, H), rows)."""
+    """Render and write one image; returns (split, name, kind, (W, H), rows, points)."""
     root, split, index, kind, seed, image_size, name = job
-    img, rows = render_image(seed, split, index, kind, image_size)
+    img, rows, points = render_image(seed, split, index, kind, image_size)
     rng = np.random.default_rng([int(seed), SPLIT_CODE[split], int(index), 2])
     quality = int(rng.integers(82, 96))
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -144,7 +145,7 @@ def _work(job):
     path = Path(root) / f"WIDER_{split}" / "images" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buf.tobytes())
-    return split, name, kind, (img.shape[1], img.shape[0]), rows
+    return split, name, kind, (img.shape[1], img.shape[0]), rows, points
 
 
 def _run(jobs: list[tuple], progress: bool, workers: int) -> list[tuple]:
@@ -184,11 +185,16 @@ def _difficulty_indices(rows: np.ndarray) -> dict[str, list[int]]:
 def _write_split(root: Path, split: str, results: list[tuple]) -> dict:
     """Write a split's annotation file (and for val the difficulty file); returns its summary."""
     split_dir = root / "wider_face_split"
-    recs = [(name, rows) for (sp, name, kind, _, rows) in results if sp == split]
+    recs = [(name, rows, points) for (sp, name, kind, _, rows, points) in results if sp == split]
     recs.sort(key=lambda r: (int(r[0].split("--")[0]), r[0]))
     ann = split_dir / f"wider_face_{split}_bbx_gt.txt"
-    write_gt_txt(ann, recs)
-    kinds = [kind for (sp, _, kind, _, _) in results if sp == split]
+    write_gt_txt(ann, [(name, rows) for name, rows, _ in recs])
+    labels = root / "retinaface" / split / "label.txt"  # exact landmarks, in RetinaFace's layout
+    labels.parent.mkdir(parents=True, exist_ok=True)
+    write_retinaface_labels(labels, [LabelledImage(name, rows[:, :4].astype(np.float64), points,
+                                                   np.ones(len(rows))) for name, rows, points in recs])
+    recs = [(name, rows) for name, rows, _ in recs]
+    kinds = [kind for (sp, _, kind, _, _, _) in results if sp == split]
     info = {
         "images": len(recs),
         "faces": int(sum(len(r) for _, r in recs)),
@@ -197,6 +203,7 @@ def _write_split(root: Path, split: str, results: list[tuple]) -> dict:
         "max_faces_per_image": int(max((len(r) for _, r in recs), default=0)),
         "image_dir": str(root / f"WIDER_{split}" / "images"),
         "annotation": str(ann),
+        "landmarks": str(labels),
     }
     if len(recs):
         allrows = np.concatenate([r for _, r in recs if len(r)] or [np.zeros((0, 10))])

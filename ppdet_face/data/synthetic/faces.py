@@ -30,6 +30,9 @@ class _Sketch:
     skin: np.ndarray
     hair: np.ndarray
     style: str
+    #: canvas offsets of the five landmarks (filled as the parts are drawn; no random draw of their own)
+    nose_y: float = 0.0
+    mouth: tuple = (0.0, 0.0)
 
 
 def render_face(rng: np.random.Generator, a: float, b: float) -> tuple[Template, dict]:
@@ -41,8 +44,10 @@ def render_face(rng: np.random.Generator, a: float, b: float) -> tuple[Template,
         b (float): target half height of the face ellipse (px).
 
     Returns:
-        tuple: (Template, info) with ``info["style"]`` (hair style) and ``info["illumination"]``
-        (1 for extreme lighting).
+        tuple: (Template, info) with ``info["style"]`` (hair style), ``info["illumination"]``
+        (1 for extreme lighting) and ``info["points"]``: float64 [5, 2] exact landmarks as canvas offsets from
+        the template centre, in template pixels (eye centres, nose tip, mouth corners; the canvas-left one of
+        each pair first).
     """
     k = max(1.0, 36.0 / a)
     a0, b0 = a * k, b * k
@@ -60,6 +65,8 @@ def render_face(rng: np.random.Generator, a: float, b: float) -> tuple[Template,
     _draw_eyes(f, ex, ey)
     _draw_nose(f, ey)
     expression = _draw_mouth(f)
+    mw, my = f.mouth
+    info["points"] = np.array([[-ex, ey], [ex, ey], [0.0, f.nose_y], [-mw, my], [mw, my]], np.float64)
     # lighting
     strength = rng.uniform(0.0, 0.55)
     brightness = rng.uniform(0.62, 1.3)
@@ -191,6 +198,7 @@ def _draw_nose(f: _Sketch, ey: float) -> None:
     """Nose ridge, tip and nostrils below the eye line ``ey``."""
     cv, rng, a0, b0, skin = f.cv, f.rng, f.a0, f.b0, f.skin
     ny = b0 * rng.uniform(0.22, 0.32)
+    f.nose_y = ny
     nside = rng.choice([-1, 1])
     cv.line(nside * 0.03 * a0, ey + 0.05 * b0, nside * 0.08 * a0, ny, skin * 0.78,
             max(1.0, 0.035 * a0), alpha=False)
@@ -206,6 +214,7 @@ def _draw_mouth(f: _Sketch) -> int:
     cv, rng, a0, b0 = f.cv, f.rng, f.a0, f.b0
     my = b0 * rng.uniform(0.5, 0.6)
     mw = a0 * rng.uniform(0.24, 0.36)
+    f.mouth = (mw, my)
     lip = f.skin * 0.5 + LIP_TINT * 0.5
     mouth = rng.choice(["smile", "neutral", "teeth", "open"], p=[0.35, 0.3, 0.2, 0.15])
     if mouth == "smile":

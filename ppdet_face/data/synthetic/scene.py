@@ -32,8 +32,10 @@ def render_image(seed: int, split: str, index: int, kind: str,
             Default: (320, 640).
 
     Returns:
-        tuple: ``(bgr_uint8_image, boxes)`` where ``boxes`` is an ``(N, 10)`` int array in WIDER
-        column order ``x1 y1 w h blur expression illumination invalid occlusion pose``.
+        tuple: ``(bgr_uint8_image, boxes, points)`` where ``boxes`` is an ``(N, 10)`` int array in WIDER
+        column order ``x1 y1 w h blur expression illumination invalid occlusion pose`` and ``points`` the exact
+        five landmarks of each face, float64 ``(N, 5, 2)`` (eye centres, nose tip, mouth corners; the
+        image-left one of each pair first while the face is upright).
     """
     rng = np.random.default_rng([int(seed), SPLIT_CODE.get(split, 7), int(index), 1])
     W, H = _image_size(rng, kind, image_size)
@@ -44,9 +46,9 @@ def render_image(seed: int, split: str, index: int, kind: str,
     _draw_distractors(rng, img, faces, kind)
     label = np.full((H, W), 255, np.uint8)
     masks = _draw_faces(rng, img, label, faces)
-    rows = _annotation_rows(faces, masks, label)
+    rows, points = _annotation_rows(faces, masks, label)
     img = _photometric_effects(rng, img)
-    return img, np.array(rows, dtype=np.int64).reshape(-1, 10)
+    return img, np.array(rows, dtype=np.int64).reshape(-1, 10), np.array(points, np.float64).reshape(-1, 5, 2)
 
 
 def _image_size(rng, kind: str, size_range: Sequence[int]) -> tuple[int, int]:
@@ -107,14 +109,18 @@ def _draw_faces(rng, img: np.ndarray, label: np.ndarray, faces: list[Face]) -> d
         masks[i] = (x0, y0, m)
         bx1, by1 = x0 + int(xs.min()), y0 + int(ys.min())
         bx2, by2 = x0 + int(xs.max()) + 1, y0 + int(ys.max()) + 1
+        th = math.radians(f.theta)
+        rot = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]]) / tpl.k
         f.attrs = dict(box=(bx1, by1, bx2 - bx1, by2 - by1), blur=blur_lvl,
                        expression=tpl.expression, illumination=info["illumination"],
-                       pose=int(abs(f.theta) > 20))
+                       pose=int(abs(f.theta) > 20),
+                       points=info["points"] @ rot.T + np.array([f.cx, f.cy]))  # as paste() maps the template
     return masks
 
 
-def _annotation_rows(faces: list[Face], masks: dict[int, tuple], label: np.ndarray) -> list[list[int]]:
-    """WIDER rows of the faces (occlusion from the visible fraction), top-to-bottom, left-to-right."""
+def _annotation_rows(faces: list[Face], masks: dict[int, tuple], label: np.ndarray) -> tuple[list, list]:
+    """WIDER rows of the faces (occlusion from the visible fraction), top-to-bottom, left-to-right, and each
+    face's five landmarks in the same order."""
     rows = []
     for i, f in enumerate(faces):
         x0, y0, m = masks[i]
@@ -122,11 +128,11 @@ def _annotation_rows(faces: list[Face], masks: dict[int, tuple], label: np.ndarr
         vis = float(np.count_nonzero(label[y0:y0 + h, x0:x0 + w][m] == i)) / max(1, m.sum())
         occ = 0 if vis >= 0.9 else (1 if vis >= 0.6 else 2)
         bx, by, bw, bh = f.attrs["box"]
-        rows.append([bx, by, bw, bh, f.attrs["blur"], f.attrs["expression"],
-                     f.attrs["illumination"], 0, occ, f.attrs["pose"]])
+        rows.append(([bx, by, bw, bh, f.attrs["blur"], f.attrs["expression"],
+                      f.attrs["illumination"], 0, occ, f.attrs["pose"]], f.attrs["points"]))
     # annotation order: top-to-bottom, left-to-right (like a human annotator would)
-    rows.sort(key=lambda r: (r[1] // 16, r[0]))
-    return rows
+    rows.sort(key=lambda r: (r[0][1] // 16, r[0][0]))
+    return [r for r, _ in rows], [p for _, p in rows]
 
 
 def _photometric_effects(rng, img: np.ndarray) -> np.ndarray:
