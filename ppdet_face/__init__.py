@@ -13,4 +13,4 @@ __all__ = ["register"]
 def register():
     """Apply the PaddleDetection fixes (:mod:`ppdet_face.compat`) and register every component (idempotent)."""
     from . import compat, modeling  # noqa: F401  (registration side effects)
-    from .data import transforms, wider  # noqa: F401  (registration side effects)
+    from .data import landmark_transforms, transforms, wider  # noqa: F401  (registration side effects)

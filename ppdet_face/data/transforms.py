@@ -19,7 +19,7 @@ import ppdet.data.transform as ppdet_transform
 from ppdet.data.transform import op_helper
 from ppdet.data.transform.operators import BaseOperator, register_op
 
-__all__ = ["CropWithDataAnchorSampling", "data_anchor_crop_box", "crop_and_resize", "register_transform"]
+__all__ = ["CropWithDataAnchorSampling", "data_anchor_crop_box", "crop_and_resize", "crop_points", "register_transform"]
 
 
 def register_transform(cls):
@@ -119,6 +119,15 @@ def crop_and_resize(image, crop_box, target_size, fill=0.0):
     return out
 
 
+def crop_points(points, image_wh, crop_box, out_wh):
+    """``points`` [G, 2P] (``x, y`` pixels of an image of size ``image_wh``) in the pixels of the crop
+    ``crop_box`` (normalised x1, y1, x2, y2) resized to ``out_wh``, as ``filter_and_process`` maps the boxes
+    (points outside the crop are kept, NaN stays NaN)."""
+    pairs = np.asarray(points, np.float64).reshape(len(points), -1, 2) / np.asarray(image_wh, np.float64)
+    lo, span = np.asarray(crop_box[:2], np.float64), np.asarray(crop_box[2:4], np.float64) - crop_box[:2]
+    return ((pairs - lo) / span * np.asarray(out_wh, np.float64)).reshape(len(points), -1).astype(np.float32)
+
+
 @register_transform
 class CropWithDataAnchorSampling(BaseOperator):
     """PyramidBox-style crop: data-anchor sampling or square random crops, with a bounded crop.
@@ -137,8 +146,8 @@ class CropWithDataAnchorSampling(BaseOperator):
         max_zoom_out (float): bound of the data-anchor crop side, in multiples of the longer
             image side. Default: 4.0.
 
-    ``apply`` returns the sample with ``image`` (float32), ``gt_bbox`` and ``gt_class`` replaced when a
-    crop was accepted, unchanged (boxes in pixels) otherwise.
+    ``apply`` returns the sample with ``image`` (float32), ``gt_bbox``, ``gt_class`` (and ``gt_landmarks``, the
+    points of the faces kept) replaced when a crop was accepted, unchanged (boxes in pixels) otherwise.
     """
 
     def __init__(self, batch_sampler, anchor_sampler=None, target_size=640, das_anchor_scales=(16, 32, 64, 128),
@@ -184,13 +193,13 @@ class CropWithDataAnchorSampling(BaseOperator):
         boxes = np.asarray(sample["gt_bbox"], np.float64) / [image_w, image_h, image_w, image_h]
         anchor_branch = np.random.uniform(0.0, 1.0) > self.sampling_prob and bool(self.anchor_sampler)
         candidates = self._candidates(boxes, image_w, image_h, anchor_branch)
+        faces = np.arange(len(boxes)).reshape(-1, 1)  # carried as the "labels": which faces the crop keeps
         while candidates:
             box = candidates.pop(int(np.random.uniform(0, len(candidates))))
             if not anchor_branch:
                 box = op_helper.clip_bbox(box)
-            crop_boxes, crop_class, _ = op_helper.filter_and_process(box, boxes.tolist(), sample["gt_class"])
-            crop_boxes, crop_class, _ = op_helper.bbox_area_sampling(crop_boxes, crop_class, None, self.target_size,
-                                                                      self.min_size)
+            crop_boxes, kept, _ = op_helper.filter_and_process(box, boxes.tolist(), faces)
+            crop_boxes, kept, _ = op_helper.bbox_area_sampling(crop_boxes, kept, None, self.target_size, self.min_size)
             if self.avoid_no_bbox and len(crop_boxes) < 1:
                 continue
             if anchor_branch:
@@ -198,9 +207,13 @@ class CropWithDataAnchorSampling(BaseOperator):
             else:
                 image = image[int(box[1] * image_h):int(box[3] * image_h), int(box[0] * image_w):int(box[2] * image_w)]
             height, width = image.shape[:2]
+            kept = np.asarray(kept, np.int64).reshape(-1)
             sample["image"] = image
             sample["gt_bbox"] = (np.asarray(crop_boxes, np.float32).reshape(-1, 4)
                                  * np.array([width, height, width, height], np.float32))
-            sample["gt_class"] = np.asarray(crop_class, np.int32).reshape(-1, 1)
+            sample["gt_class"] = np.asarray(sample["gt_class"], np.int32).reshape(-1, 1)[kept]
+            if "gt_landmarks" in sample:
+                sample["gt_landmarks"] = crop_points(sample["gt_landmarks"][kept], (image_w, image_h), box,
+                                                     (width, height))
             return sample
         return sample

@@ -14,11 +14,12 @@ import numpy as np
 from ppdet.core.workspace import register, serializable
 from ppdet.data.source.dataset import DetDataset
 
+from eval_tools.retinaface_labels import read_retinaface_labels
 from eval_tools.wider_format import WiderFormatError, read_gt_txt
 
 from .image_io import BadImageError, read_image_rgb
 
-__all__ = ["AnnotationError", "parse_wider_annotations", "WIDERFaceDetDataset"]
+__all__ = ["AnnotationError", "parse_wider_annotations", "landmarks_for_boxes", "WIDERFaceDetDataset"]
 
 logger = logging.getLogger("ppdet_face.data")
 
@@ -51,6 +52,28 @@ def parse_wider_annotations(path):
     return records, stats
 
 
+def landmarks_for_boxes(labelled, boxes, tolerance=0.5):
+    """Each box's landmarks from a ``label.txt`` image: the labelled face with the same box.
+
+    Args:
+        labelled (LabelledImage|None): the image's faces in the label file (None: not in it).
+        boxes (np.ndarray): ``[N, 4]`` ``x, y, w, h`` of the annotation file.
+        tolerance (float): largest coordinate difference (pixels) of the same box. Default: 0.5.
+
+    Returns:
+        np.ndarray: float32 ``[N, 10]`` ``x, y`` pairs in pixels; NaN for a box without a labelled twin or
+        whose twin has no landmarks.
+    """
+    out = np.full((len(boxes), 10), np.nan, np.float32)
+    if labelled is None or len(labelled.boxes) == 0:
+        return out
+    for i, box in enumerate(boxes):
+        same = np.flatnonzero(np.abs(labelled.boxes - box).max(axis=1) <= tolerance)
+        if len(same):
+            out[i] = labelled.points[same[0]].reshape(-1)
+    return out
+
+
 @register
 @serializable
 class WIDERFaceDetDataset(DetDataset):
@@ -64,6 +87,10 @@ class WIDERFaceDetDataset(DetDataset):
         data_fields (list[str]): fields to emit. Default: ["image", "gt_bbox", "gt_class"].
         sample_num (int): keep only the first N images (-1: all). Default: -1.
         keep_empty (bool): keep images without faces (they teach the background). Default: True.
+        landmark_path (str|None): RetinaFace's ``label.txt`` with five landmarks per face (real RetinaFace
+            annotations, or ``tools/label_landmarks.py``'s), relative to ``dataset_dir`` unless absolute; each
+            annotated box takes the points of the labelled face with the same box (NaN: none). Adds the field
+            ``gt_landmarks`` (float32 ``[G, 10]`` pixels). Default: None (boxes only).
 
     Boxes are converted to x1, y1, x2, y2; boxes with non-positive size are dropped
     (counted in the log).
@@ -84,10 +111,11 @@ class WIDERFaceDetDataset(DetDataset):
 
     def __init__(self, dataset_dir="dataset/wider_face", image_dir="WIDER_train/images",
                  anno_path="wider_face_split/wider_face_train_bbx_gt.txt", data_fields=("image", "gt_bbox", "gt_class"),
-                 sample_num=-1, keep_empty=True, **kwargs):
+                 sample_num=-1, keep_empty=True, landmark_path=None, **kwargs):
         super().__init__(dataset_dir=dataset_dir, image_dir=image_dir, anno_path=anno_path,
                          data_fields=list(data_fields), sample_num=sample_num, **kwargs)
         self.keep_empty = keep_empty
+        self.landmark_path = landmark_path
         self._bad_count = multiprocessing.Value("i", 0)  # shared with forked DataLoader workers
         self._warned = set()
         # box clipping statistics, shared with forked workers: per image "seen" flags and totals
@@ -124,7 +152,7 @@ class WIDERFaceDetDataset(DetDataset):
         n_clipped, n_dropped = int(changed.sum()), int((~keep).sum())
         if n_dropped:
             roidb["gt_bbox"] = clipped[keep]
-            for key in ("gt_class", "difficult", "is_crowd", "gt_score"):
+            for key in ("gt_class", "difficult", "is_crowd", "gt_score", "gt_landmarks"):
                 if key in roidb:
                     roidb[key] = roidb[key][keep]
         elif n_clipped:
@@ -199,6 +227,16 @@ class WIDERFaceDetDataset(DetDataset):
         raise BadImageError(f"none of the {len(self.roidbs)} images listed in {anno} is usable "
                             f"(first: {first_error})")
 
+    def _landmark_labels(self):
+        """``{image name: LabelledImage}`` of :attr:`landmark_path`, or None without one."""
+        if not self.landmark_path:
+            return None
+        path = os.path.join(self.dataset_dir, self.landmark_path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"landmark file not found: {path} (RetinaFace's label.txt; "
+                                    "tools/label_landmarks.py writes one)")
+        return {image.name: image for image in read_retinaface_labels(path)}
+
     def parse_dataset(self):
         anno = os.path.join(self.dataset_dir, self.anno_path)
         if not os.path.isfile(anno):
@@ -207,6 +245,7 @@ class WIDERFaceDetDataset(DetDataset):
         parsed, stats = parse_wider_annotations(anno)
         if stats["dropped"]:
             logger.warning("%s: dropped %d boxes with zero or negative width/height", anno, stats["dropped"])
+        labels = self._landmark_labels()
         records = []
         for idx, item in enumerate(parsed):
             if self.sample_num > 0 and idx >= self.sample_num:
@@ -220,9 +259,15 @@ class WIDERFaceDetDataset(DetDataset):
             if "gt_bbox" in self.data_fields:
                 rec["gt_bbox"] = boxes
                 rec["gt_class"] = np.zeros((len(boxes), 1), np.int32)
+                if labels is not None:
+                    rec["gt_landmarks"] = landmarks_for_boxes(labels.get(item["name"]), item["boxes"])
             records.append(rec)
         if not records:
             raise ValueError(f"no images found in {anno}")
+        if labels is not None:
+            with_points = sum(int((~np.isnan(r["gt_landmarks"][:, 0])).sum()) for r in records if "gt_landmarks" in r)
+            logger.info("%s: %d of %d faces have landmarks", self.landmark_path, with_points,
+                        sum(len(r.get("gt_bbox", ())) for r in records))
         self.roidbs, self.cname2cid = records, {"face": 0}
         self._seen = multiprocessing.Array("b", len(records), lock=False)  # guarded by _box_stats' lock
         self._box_stats[:] = [0, 0, 0]

@@ -29,8 +29,7 @@ class BlazeFaceDetector(FaceDetector):
     head_attr = "blaze_head"  # PaddleDetection's parameter names (blaze_head.*): checkpoints load both ways
 
     def __init__(self, backbone, blaze_head, neck=None, loss="BlazeFaceSSDLoss", post_process="FacePostProcess"):
-        super().__init__(backbone, neck=neck, loss=loss, post_process=post_process)
-        self.blaze_head = blaze_head
+        super().__init__(backbone, blaze_head, neck=neck, loss=loss, post_process=post_process)
 
     @classmethod
     def from_config(cls, cfg, *args, **kwargs):

@@ -1,4 +1,5 @@
-"""The one box coder: SSD centre-size encoding of boxes w.r.t. anchors, and its inverse.
+"""The one box coder: SSD centre-size encoding of boxes (and of points, e.g. landmarks) w.r.t. anchors, and its
+inverse.
 
 The head owns it (``FaceAnchorHead.prior_box_var``); the loss encodes its targets and the post-process
 decodes the network's deltas with that same object, which the detector hands to both. The variances
@@ -63,3 +64,26 @@ class BoxCoder:
         ctr = a_ctr + deltas[..., 0:2] * a_wh * var_xy
         wh = paddle.exp(deltas[..., 2:4] * var_wh) * a_wh
         return paddle.concat([ctr - wh / 2.0, ctr + wh / 2.0], axis=-1)
+
+    def encode_points(self, points, anchors):
+        """Offsets of ``points`` [..., 2P] (``x, y`` pairs) from the anchor centres, in anchor sizes divided by the
+        centre variances (RetinaFace's landmark encoding); ``anchors`` [..., 4] broadcast.
+
+        Returns:
+            Tensor: ``[..., 2P]``.
+        """
+        a_lo, a_hi = anchors[..., 0:2], anchors[..., 2:4]
+        a_wh = a_hi - a_lo
+        scale = a_wh * paddle.to_tensor(self.variances[0:2], dtype="float32")
+        ctr = a_lo + a_wh * 0.5
+        shape = points.shape[:-1] + [points.shape[-1] // 2, 2]
+        return ((points.reshape(shape) - ctr.unsqueeze(-2)) / scale.unsqueeze(-2)).reshape(points.shape)
+
+    def decode_points(self, deltas, anchors):
+        """Inverse of :meth:`encode_points`: ``deltas`` [B, A, 2P] w.r.t. ``anchors`` [A, 4] -> points
+        ``[B, A, 2P]`` (``x, y`` pairs) in the anchors' units; traceable under ``to_static(full_graph=True)``."""
+        a_lo, a_hi = anchors[:, 0:2], anchors[:, 2:4]
+        a_wh = a_hi - a_lo
+        scale = a_wh * paddle.to_tensor(self.variances[0:2], dtype="float32")
+        ctr = (a_lo + a_wh * 0.5).tile([1, deltas.shape[-1] // 2])
+        return ctr + deltas * scale.tile([1, deltas.shape[-1] // 2])

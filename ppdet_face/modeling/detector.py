@@ -11,11 +11,13 @@ methods below, never a detector's parts, so a new family needs no change there:
 * :meth:`FaceDetector.detect` -- deploy-ready decode + NMS (+ clipping) in original-image pixels,
   traceable with ``paddle.jit.to_static(full_graph=True)``;
 * :attr:`FaceDetector.extra_fields` / :meth:`FaceDetector.decode_extras` -- per-detection columns after class,
-  score and box (:mod:`ppdet_face.modeling.record`), none by default.
+  score and box (:mod:`ppdet_face.modeling.record`): the head's (``landmarks`` with ``num_landmarks``), none by
+  default.
 """
 import paddle
 from ppdet.modeling.architectures.meta_arch import BaseArch
 
+from .post_process import to_original_pixels
 from .record import record_fields
 
 __all__ = ["FaceDetector"]
@@ -38,16 +40,17 @@ class FaceDetector(BaseArch):
     __category__ = "architecture"
     __inject__ = ["loss", "post_process"]
     head_attr = "head"
-    #: Extra columns of each detection after class, score and box: name -> width (e.g. ``{"landmarks": 10}``),
-    #: computed per anchor by :meth:`decode_extras`. None by default.
-    extra_fields = {}
 
-    def __init__(self, backbone, neck=None, loss=None, post_process=None):
+    def __init__(self, backbone, head, neck=None, loss=None, post_process=None):
         super().__init__()
         self.backbone = backbone
         self.neck = neck
         self.loss = loss
         self.post_process = post_process
+        setattr(self, self.head_attr, head)
+        #: Extra columns of each detection after class, score and box: name -> width, the head's
+        #: (``{"landmarks": 10}`` with five landmarks), computed per anchor by :meth:`decode_extras`.
+        self.extra_fields = dict(getattr(head, "extra_fields", {}))
 
     @property
     def head(self):
@@ -65,7 +68,7 @@ class FaceDetector(BaseArch):
         return self.neck(feats) if self.neck is not None else feats
 
     def head_outputs(self, image):
-        """Per level ``(deltas, logits, anchors)`` of an image batch (what the loss takes)."""
+        """Per level ``(deltas, logits, anchors)`` of an image batch."""
         return self.head(self.features(image), image)
 
     def raw_outputs(self, image):
@@ -81,7 +84,7 @@ class FaceDetector(BaseArch):
 
     def decode_extras(self, feats, anchors, image, scale_factor):
         """Per-anchor extra columns in original-image pixels, ``[B, A, E]`` (E: the widths of
-        :attr:`extra_fields`, in order), or None for a detector without extras (the default).
+        :attr:`extra_fields`, in order): the head's decoded landmarks, or None without extras.
 
         Args:
             feats (list[Tensor]): the feature maps of :meth:`features`.
@@ -89,7 +92,10 @@ class FaceDetector(BaseArch):
             image (Tensor): the network input.
             scale_factor (Tensor): ``[B, 2]`` ``[scale_y, scale_x]`` of the input w.r.t. the original.
         """
-        return None
+        if not self.extra_fields:
+            return None
+        deltas = paddle.concat(self.head.landmark_deltas(feats), axis=1)
+        return to_original_pixels(self.head.box_coder.decode_points(deltas, anchors), image, scale_factor)
 
     def anchors(self, feat_shapes, image):
         """``[A, 4]`` normalised anchors for feature sizes ``feat_shapes`` of input ``image`` (any batch)."""
@@ -126,9 +132,13 @@ class FaceDetector(BaseArch):
     def _forward(self):
         image = self.inputs["image"]
         if self.training:
-            deltas, logits, anchors = self.head_outputs(image)
+            feats = self.features(image)
+            deltas, logits, anchors = self.head(feats, image)
+            landmarks = {}
+            if self.extra_fields:
+                landmarks = {"landmarks": self.head.landmark_deltas(feats), "gt_landmarks": self.inputs["gt_landmarks"]}
             return self.loss(deltas, logits, self.inputs["gt_bbox"], self.inputs["gt_class"], anchors,
-                             self.head.box_coder)
+                             self.head.box_coder, **landmarks)
         im_shape = self.inputs.get("im_shape")
         if im_shape is None:
             im_shape = paddle.cast(paddle.shape(image)[2:4], "float32").unsqueeze(0).tile([image.shape[0], 1])

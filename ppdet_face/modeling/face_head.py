@@ -75,7 +75,8 @@ class FaceAnchors:
 
 @register
 class FaceAnchorHead(nn.Layer):
-    """Per level, a 3x3 conv for box deltas and one for class logits (face + background).
+    """Per level, a 3x3 conv for box deltas and one for class logits (face + background), and with
+    ``num_landmarks`` one for landmark offsets (SSHA / RetinaFace style).
 
     Args:
         in_channels (list[int]): channels of each level; filled in by :meth:`from_config`
@@ -85,17 +86,26 @@ class FaceAnchorHead(nn.Layer):
         kernel_size (int): conv kernel size. Default: 3.
         prior_box_var (list[float]): variances of the box encoding; the head's :attr:`box_coder`, which the
             detector hands to the loss and the post-process. Default: [0.1, 0.1, 0.2, 0.2] (SSD's).
+        num_landmarks (int): points per face (0: boxes only; 5: eyes, nose, mouth corners), encoded w.r.t. the
+            anchors by the box coder (:meth:`BoxCoder.encode_points`); they make the detection record's
+            ``landmarks`` field (:attr:`extra_fields`). Default: 0.
 
     ``forward(feats, image)`` returns ``(box_deltas, logits, anchors)``: lists per level of
-    ``[N, A_i, 4]``, ``[N, A_i, num_classes + 1]`` (background last) and ``[A_i, 4]``.
+    ``[N, A_i, 4]``, ``[N, A_i, num_classes + 1]`` (background last) and ``[A_i, 4]``;
+    :meth:`landmark_deltas` the landmark offsets.
     """
 
     __shared__ = ["num_classes"]
     __inject__ = ["anchor_generator"]
 
     def __init__(self, in_channels=(48, 48), num_classes=1, anchor_generator=None, kernel_size=3,
-                 prior_box_var=(0.1, 0.1, 0.2, 0.2)):
+                 prior_box_var=(0.1, 0.1, 0.2, 0.2), num_landmarks=0):
         super().__init__()
+        if int(num_landmarks) != num_landmarks or num_landmarks < 0:
+            raise ValueError(f"num_landmarks must be an integer >= 0, got {num_landmarks}")
+        self.num_landmarks = int(num_landmarks)
+        #: The detection-record fields this head adds after class, score and box (name -> columns).
+        self.extra_fields = {"landmarks": 2 * self.num_landmarks} if self.num_landmarks else {}
         self.num_classes = num_classes + 1
         self.box_coder = BoxCoder(prior_box_var)
         self.anchor_generator = anchor_generator or FaceAnchors()
@@ -104,12 +114,15 @@ class FaceAnchorHead(nn.Layer):
         num_priors = self.anchor_generator.num_priors
         if len(in_channels) != len(num_priors):
             raise ValueError(f"{len(in_channels)} feature levels but anchors for {len(num_priors)}")
-        self.box_convs, self.score_convs = [], []
+        self.box_convs, self.score_convs, self.landmark_convs = [], [], []
         for i, (channels, k) in enumerate(zip(in_channels, num_priors)):
             box = nn.Conv2D(channels, k * 4, kernel_size, padding=kernel_size // 2)
             score = nn.Conv2D(channels, k * self.num_classes, kernel_size, padding=kernel_size // 2)
             self.box_convs.append(self.add_sublayer(f"boxes{i}", box))
             self.score_convs.append(self.add_sublayer(f"scores{i}", score))
+            if self.num_landmarks:
+                points = nn.Conv2D(channels, k * 2 * self.num_landmarks, kernel_size, padding=kernel_size // 2)
+                self.landmark_convs.append(self.add_sublayer(f"landmarks{i}", points))
 
     @classmethod
     def from_config(cls, cfg, input_shape):
@@ -121,3 +134,11 @@ class FaceAnchorHead(nn.Layer):
             deltas.append(paddle.transpose(box_conv(feat), [0, 2, 3, 1]).reshape([0, -1, 4]))
             logits.append(paddle.transpose(score_conv(feat), [0, 2, 3, 1]).reshape([0, -1, self.num_classes]))
         return deltas, logits, self.anchor_generator(feats, image)
+
+    def landmark_deltas(self, feats):
+        """Per level ``[N, A_i, 2 * num_landmarks]`` encoded landmark offsets, or None without landmarks."""
+        if not self.num_landmarks:
+            return None
+        width = 2 * self.num_landmarks
+        return [paddle.transpose(conv(feat), [0, 2, 3, 1]).reshape([0, -1, width])
+                for feat, conv in zip(feats, self.landmark_convs)]

@@ -25,7 +25,7 @@ from ppdet.core.workspace import create, register, serializable
 from ppdet.modeling.shape_spec import ShapeSpec
 
 from .detector import FaceDetector
-from .face_loss import match_anchors
+from .face_loss import landmark_loss, match_anchors, with_landmarks
 from .layers import ConvAct, check_choice
 
 __all__ = ["SSHModule", "SSHNeck", "SSHLoss", "SSHDetector", "MODULE_SAMPLING", "sample_hardest"]
@@ -169,14 +169,17 @@ class SSHLoss(nn.Layer):
         module_sampling (str): one of :data:`MODULE_SAMPLING`. Default: "all".
         loc_loss_weight (float): weight of the box loss. Default: 1.0.
         conf_loss_weight (float): weight of the class loss. Default: 1.0.
+        landmark_loss_weight (float): weight of the landmark loss (SSHA's: :func:`landmark_loss` over every
+            positive anchor whose face has landmarks, averaged), used when the head predicts landmarks. Default: 1.0.
 
-    ``forward(deltas, logits, gt_bbox, gt_class, anchors, box_coder)`` (per-module lists as the head returns
-    them, and the head's box coder) returns ``loss``, ``loss_loc``, ``loss_conf`` (sums over the modules used)
-    and ``num_pos``.
+    ``forward(deltas, logits, gt_bbox, gt_class, anchors, box_coder, landmarks=None, gt_landmarks=None)``
+    (per-module lists as the head returns them, the head's box coder, and with landmarks as
+    :class:`~ppdet_face.modeling.face_loss.BlazeFaceSSDLoss`) returns ``loss``, ``loss_loc``, ``loss_conf`` (sums
+    over the modules used), ``num_pos``, and with landmarks ``loss_landmarks``.
     """
 
     def __init__(self, positive_overlap=0.5, negative_overlap=0.3, num_samples=256, fg_fraction=0.25,
-                 module_sampling="all", loc_loss_weight=1.0, conf_loss_weight=1.0):
+                 module_sampling="all", loc_loss_weight=1.0, conf_loss_weight=1.0, landmark_loss_weight=1.0):
         super().__init__()
         if not 0.0 <= negative_overlap <= positive_overlap <= 1.0:
             raise ValueError(f"need 0 <= negative_overlap <= positive_overlap <= 1, got {negative_overlap}, "
@@ -187,17 +190,19 @@ class SSHLoss(nn.Layer):
         self.positive_overlap, self.negative_overlap = float(positive_overlap), float(negative_overlap)
         self.num_samples, self.fg_fraction = int(num_samples), float(fg_fraction)
         self.loc_loss_weight, self.conf_loss_weight = float(loc_loss_weight), float(conf_loss_weight)
+        self.landmark_loss_weight = float(landmark_loss_weight)
 
     def _modules_used(self, num_levels):
         if self.module_sampling == "all":
             return list(range(num_levels))
         return [int(paddle.randint(0, num_levels, [1]).item())]
 
-    def forward(self, deltas, logits, gt_bbox, gt_class, anchors, box_coder):
+    def forward(self, deltas, logits, gt_bbox, gt_class, anchors, box_coder, landmarks=None, gt_landmarks=None):
         all_anchors = paddle.concat(anchors, axis=0)
         with paddle.no_grad():
-            matched_box, matched_class, best_iou = match_anchors(gt_bbox.astype("float32"), gt_class, all_anchors)
-            target_delta = box_coder.encode(matched_box, all_anchors.unsqueeze(0))
+            matched_box, matched_class, best_iou = match_anchors(with_landmarks(gt_bbox, gt_landmarks), gt_class,
+                                                                 all_anchors)
+            target_delta = box_coder.encode(matched_box[..., :4], all_anchors.unsqueeze(0))
         sizes = [a.shape[0] for a in anchors]
         splits = [paddle.split(t, sizes, axis=1) for t in (target_delta, matched_class, best_iou)]
         loss_loc = loss_conf = num_pos = paddle.zeros([], "float32")
@@ -205,7 +210,12 @@ class SSHLoss(nn.Layer):
             loc, conf, pos = self._module_loss(deltas[i], logits[i], *(s[i] for s in splits))
             loss_loc, loss_conf, num_pos = loss_loc + loc, loss_conf + conf, num_pos + pos
         loss_loc, loss_conf = loss_loc * self.loc_loss_weight, loss_conf * self.conf_loss_weight
-        return {"loss": loss_loc + loss_conf, "loss_loc": loss_loc, "loss_conf": loss_conf, "num_pos": num_pos}
+        out = {"loss": loss_loc + loss_conf, "loss_loc": loss_loc, "loss_conf": loss_conf, "num_pos": num_pos}
+        if landmarks is not None:
+            out["loss_landmarks"] = self.landmark_loss_weight * landmark_loss(
+                landmarks, matched_box[..., 4:], all_anchors, box_coder, best_iou >= self.positive_overlap)
+            out["loss"] = out["loss"] + out["loss_landmarks"]
+        return out
 
     def _module_loss(self, deltas, logits, target_delta, matched_class, best_iou):
         """``(box loss, class loss, sampled positives)`` of one module."""
@@ -240,8 +250,7 @@ class SSHDetector(FaceDetector):
     head_attr = "ssh_head"
 
     def __init__(self, backbone, neck, ssh_head, loss="SSHLoss", post_process="FacePostProcess"):
-        super().__init__(backbone, neck=neck, loss=loss, post_process=post_process)
-        self.ssh_head = ssh_head
+        super().__init__(backbone, ssh_head, neck=neck, loss=loss, post_process=post_process)
 
     @classmethod
     def from_config(cls, cfg, *args, **kwargs):

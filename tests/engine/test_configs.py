@@ -26,12 +26,16 @@ def test_every_leaf_config_is_listed():
 
 @pytest.mark.parametrize("name", LEAF_CONFIGS)
 def test_config_trains_one_step_and_evaluates(name, tiny_wider):
-    own = load_config(str(CONFIGS / "face_detection" / name))["TrainReader"].get("batch_transforms", [])
-    pad = "" if any("PadGT" in t for t in own) else ", {PadBox: {num_max_boxes: 90}}"  # PadGT pads per batch
+    own = load_config(str(CONFIGS / "face_detection" / name))
+    num_landmarks = own["FaceAnchorHead"].get("num_landmarks", 0) if "FaceAnchorHead" in own else 0
+    kps = "Kps" if num_landmarks else ""  # the landmark configs' ops also move the points (synthetic: exact ones)
+    pad = ("" if any(op.endswith("PadGT") for t in own["TrainReader"].get("batch_transforms", []) for op in t)
+           else f", {{{kps}PadBox: {{num_max_boxes: 90}}}}")  # PadGT pads per batch
     overrides = [f"TrainDataset.dataset_dir={tiny_wider}", f"EvalDataset.dataset_dir={tiny_wider}",
                  "TrainReader.batch_size=2", "worker_num=0",
-                 "TrainReader.sample_transforms=[{Decode: {}}, {RandomFlip: {}}, "
-                 "{Resize: {target_size: [160, 160], keep_ratio: false, interp: 1}}, {NormalizeBox: {}}" + pad + "]"]
+                 f"TrainReader.sample_transforms=[{{Decode: {{}}}}, {{{kps}RandomFlip: {{}}}}, "
+                 f"{{{kps}Resize: {{target_size: [160, 160], keep_ratio: false, interp: 1}}}}, "
+                 f"{{{kps}NormalizeBox: {{}}}}" + pad + "]"]
     cfg = load_config(str(CONFIGS / "face_detection" / name), overrides)
     paddle.seed(0)
     model = create(cfg.architecture)
@@ -42,6 +46,7 @@ def test_config_trains_one_step_and_evaluates(name, tiny_wider):
     model.train()
     out = model(batch)
     assert np.isfinite(float(out["loss"]))
+    assert ("loss_landmarks" in out) == bool(num_landmarks)
     out["loss"].backward()
     opt = paddle.optimizer.RMSProp(0.001, parameters=model.parameters())
     opt.step()
@@ -49,7 +54,7 @@ def test_config_trains_one_step_and_evaluates(name, tiny_wider):
     with paddle.no_grad():
         pred = model({"image": batch["image"][:1], "im_shape": batch["im_shape"][:1],
                       "scale_factor": batch["scale_factor"][:1]})
-    assert pred["bbox"].shape[-1] == 6 and int(pred["bbox_num"].sum()) == pred["bbox"].shape[0]
+    assert pred["bbox"].shape[-1] == 6 + 2 * num_landmarks and int(pred["bbox_num"].sum()) == pred["bbox"].shape[0]
 
 
 def test_override_with_bad_yaml_value_is_a_clear_error():
