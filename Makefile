@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.ppdet-face-installed
 SHARED ?= ../shared
 
-.PHONY: venv demo test lint build clean bench bench-train bench-deploy bench-eval bench-real bundled-models
+.PHONY: venv demo test lint build clean bench bench-train bench-deploy bench-eval bench-real bench-landmarks bundled-models
 
 venv: $(STAMP)
 
@@ -31,7 +31,7 @@ lint: venv
 test: venv lint
 	PPDET_FACE_SHARED=$(SHARED) $(PY) -m pytest -q tests
 
-bench: bench-train bench-eval bench-deploy bench-real
+bench: bench-train bench-eval bench-deploy bench-real bench-landmarks
 
 bench-train: venv
 	$(PY) -m benchmarks.train_speed
@@ -61,6 +61,16 @@ bench-real: venv
 
 # Re-export the bundled real-face models into the deploy package (deploy/python/models/) after a change to the
 # weights, the configs or the export; tests/pretrained/test_bundled_exports.py fails until this is run.
+# Five-point landmarks (docs/landmarks.md): NME of YuNet and ours on the dlib faces and a synthetic val set, then the
+# latency of the landmark model against the box-only one on every runtime at 640x640.
+KPS_EXPORT ?= output_inference/blazeface_fpn_ssh_kps_wider_real
+bench-landmarks: venv
+	test -d $(KPS_EXPORT) || PPDET_FACE_SHARED=$(SHARED) $(PY) tools/export_model.py --format onnx \
+		-c configs/face_detection/blazeface_fpn_ssh_kps_wider_real.yml \
+		-o weights=pretrained/blazeface_fpn_ssh_kps_wider_real
+	PPDET_FACE_SHARED=$(SHARED) $(PY) -m benchmarks.landmarks_nme --models $(KPS_EXPORT)
+	PPDET_FACE_SHARED=$(SHARED) $(PY) -m benchmarks.landmark_speed
+
 bundled-models: venv
 	rm -rf deploy/python/models
 	$(PY) tools/export_bundled.py

@@ -17,10 +17,11 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from .boxes import box_iou
+from .boxes import box_iou, xywh_to_corners
+from .retinaface_labels import read_retinaface_labels
 
 __all__ = ["FIVE_POINTS", "LandmarkFaces", "NmeResult", "evaluate_landmarks", "five_from_68", "match_detections",
-           "read_dlib_landmarks"]
+           "read_dlib_landmarks", "read_label_landmarks"]
 
 #: The five points, in order (left / right as seen in the image).
 FIVE_POINTS = ("eye_left", "eye_right", "nose", "mouth_left", "mouth_right")
@@ -106,6 +107,21 @@ def read_dlib_landmarks(path):
         if boxes:
             out.append(LandmarkFaces(image.get("file"), np.array(boxes), five_from_68(np.array(points))))
     return out
+
+
+def read_label_landmarks(path):
+    """The faces with five points of a RetinaFace ``label.txt`` (:mod:`eval_tools.retinaface_labels`; e.g. the
+    synthetic sets' exact points); faces without points and images left without faces are dropped.
+
+    Returns:
+        list[LandmarkFaces]
+    """
+    faces = []
+    for image in read_retinaface_labels(path):
+        known = np.isfinite(image.points).all(axis=(1, 2))
+        if known.any():
+            faces.append(LandmarkFaces(image.name, xywh_to_corners(image.boxes[known]), image.points[known]))
+    return faces
 
 
 def match_detections(det_boxes, det_scores, gt_boxes, iou_threshold=0.5):

@@ -89,6 +89,8 @@ class FaceAnchorHead(nn.Layer):
         num_landmarks (int): points per face (0: boxes only; 5: eyes, nose, mouth corners), encoded w.r.t. the
             anchors by the box coder (:meth:`BoxCoder.encode_points`); they make the detection record's
             ``landmarks`` field (:attr:`extra_fields`). Default: 0.
+        landmark_lr (float): learning-rate multiplier of the landmark convs (a new branch on a trained detector
+            learns faster than its fine-tuned rest). Default: 1.0.
 
     ``forward(feats, image)`` returns ``(box_deltas, logits, anchors)``: lists per level of
     ``[N, A_i, 4]``, ``[N, A_i, num_classes + 1]`` (background last) and ``[A_i, 4]``;
@@ -99,10 +101,12 @@ class FaceAnchorHead(nn.Layer):
     __inject__ = ["anchor_generator"]
 
     def __init__(self, in_channels=(48, 48), num_classes=1, anchor_generator=None, kernel_size=3,
-                 prior_box_var=(0.1, 0.1, 0.2, 0.2), num_landmarks=0):
+                 prior_box_var=(0.1, 0.1, 0.2, 0.2), num_landmarks=0, landmark_lr=1.0):
         super().__init__()
         if int(num_landmarks) != num_landmarks or num_landmarks < 0:
             raise ValueError(f"num_landmarks must be an integer >= 0, got {num_landmarks}")
+        if not landmark_lr > 0:
+            raise ValueError(f"landmark_lr must be > 0, got {landmark_lr}")
         self.num_landmarks = int(num_landmarks)
         #: The detection-record fields this head adds after class, score and box (name -> columns).
         self.extra_fields = {"landmarks": 2 * self.num_landmarks} if self.num_landmarks else {}
@@ -121,7 +125,9 @@ class FaceAnchorHead(nn.Layer):
             self.box_convs.append(self.add_sublayer(f"boxes{i}", box))
             self.score_convs.append(self.add_sublayer(f"scores{i}", score))
             if self.num_landmarks:
-                points = nn.Conv2D(channels, k * 2 * self.num_landmarks, kernel_size, padding=kernel_size // 2)
+                points = nn.Conv2D(channels, k * 2 * self.num_landmarks, kernel_size, padding=kernel_size // 2,
+                                   weight_attr=paddle.ParamAttr(learning_rate=float(landmark_lr)),
+                                   bias_attr=paddle.ParamAttr(learning_rate=float(landmark_lr)))
                 self.landmark_convs.append(self.add_sublayer(f"landmarks{i}", points))
 
     @classmethod

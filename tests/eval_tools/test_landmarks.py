@@ -51,3 +51,17 @@ def test_reads_the_dlib_landmark_files(shared):
     eye_l, eye_r, nose, mouth_l, mouth_r = first.points[0]
     assert eye_l[0] < nose[0] < eye_r[0] and mouth_l[0] < mouth_r[0]  # image left first
     assert eye_l[1] < nose[1] < mouth_l[1]
+
+
+def test_label_file_faces_keep_only_those_with_points(tmp_path):
+    from eval_tools.landmarks import read_label_landmarks
+    from eval_tools.retinaface_labels import LabelledImage, write_retinaface_labels
+
+    points = np.arange(10.0).reshape(1, 5, 2)
+    write_retinaface_labels(tmp_path / "label.txt", [
+        LabelledImage("a/1.jpg", np.array([[10.0, 20, 30, 40], [0, 0, 5, 5]]),
+                      np.concatenate([points, np.full((1, 5, 2), np.nan)]), np.array([0.9, np.nan])),
+        LabelledImage("a/2.jpg", np.array([[1.0, 1, 2, 2]]), np.full((1, 5, 2), np.nan), np.array([np.nan]))])
+    (faces,) = read_label_landmarks(tmp_path / "label.txt")
+    assert faces.image == "a/1.jpg" and faces.boxes.tolist() == [[10, 20, 40, 60]]
+    np.testing.assert_allclose(faces.points, points)

@@ -90,3 +90,15 @@ def test_api_json_and_picture_show_the_landmarks(kps_export):
     h, w = drawn.shape[:2]
     inside = [(int(round(x)), int(round(y))) for x, y in faces.landmarks[-1] if 0 <= x < w - 0.5 and 0 <= y < h - 0.5]
     assert inside and all(drawn[y, x].tolist() == [0, 0, 255] for x, y in inside)
+
+
+def test_nme_benchmark_measures_an_export_with_landmarks(kps_export, tmp_path):
+    from benchmarks.landmarks_nme import landmark_row, ours_detect, synthetic_ground_truth
+
+    _, save_dir = kps_export
+    faces = synthetic_ground_truth(tmp_path, 3)
+    detect, fields = ours_detect(save_dir, threads=2)
+    assert fields == ("class", "score", "box", "landmarks")
+    name, matched, mean, failures = landmark_row("kps", detect, tmp_path / "WIDER_val" / "images", faces)
+    assert matched.endswith(f"/ {sum(len(f.boxes) for f in faces)}") and float(failures) <= 1.0
+    assert ours_detect("blazeface_fpn_ssh_1000e", threads=2) == (None, ("class", "score", "box"))

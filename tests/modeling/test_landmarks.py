@@ -132,3 +132,11 @@ def test_kps_detections_carry_their_own_anchors_points_in_original_pixels(kps_mo
         centre, size = (row[2:4] + row[4:6]) / 2, row[4:6] - row[2:4]
         expected = centre + (np.arange(10).reshape(5, 2) / 10.0) * 0.1 * size
         np.testing.assert_allclose(row[6:].reshape(5, 2), expected, rtol=1e-4, atol=1e-2)
+
+
+def test_landmark_learning_rate_multiplier_reaches_the_optimizer():
+    head = FaceAnchorHead(in_channels=[16, 24], num_landmarks=5, landmark_lr=10.0)
+    rates = {n: p.optimize_attr["learning_rate"] for n, p in head.named_parameters()}
+    assert rates["landmarks0.weight"] == rates["landmarks1.bias"] == 10.0 and rates["boxes0.weight"] == 1.0
+    with pytest.raises(ValueError, match="landmark_lr must be > 0"):
+        FaceAnchorHead(in_channels=[16, 24], num_landmarks=5, landmark_lr=0)
