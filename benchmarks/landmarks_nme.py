@@ -2,7 +2,8 @@
 
     python -m benchmarks.landmarks_nme [--threads 2] [--synthetic_val 60] [--models NAME_OR_EXPORT_DIR ...]
 
-Every detector with a landmark output runs at each photo's own size; its points are compared with the ground truth
+Every detector with a landmark output (YuNet at each photo's own size, RetinaFace-mnet0.25 and SCRFD-500m / 2.5g
+at 640 letterbox, as in the WIDER tables; ours at the photo's own size); its points are compared with the ground truth
 reduced to five (eval_tools.landmarks: eye centres, nose tip, mouth corners), on the faces its boxes match (IoU >=
 0.5). A second table does the same on a synthetic val set (``make_synthetic_wider``'s exact points, seed 0).
 Printed: faces matched / total, mean NME (mean point error / sqrt(box w x h)) and the failure rate (NME > 0.1).
@@ -18,7 +19,7 @@ from pathlib import Path
 import cv2
 
 from benchmarks.harness import BenchmarkError, machine_line, markdown_table, shared_dir
-from benchmarks.peers import EVAL_SCORE_THRESHOLD, PeerError, YuNet
+from benchmarks.peers import EVAL_SCORE_THRESHOLD, SCRFD, SCRFD25G, PeerError, RetinaFace, YuNet
 from eval_tools.landmarks import evaluate_landmarks, read_dlib_landmarks, read_label_landmarks
 
 
@@ -104,17 +105,21 @@ def print_tables(args):
                                                    args.models, args.backend)))
 
 
+#: The peers with five-point landmarks (each at its own input protocol and :data:`EVAL_SCORE_THRESHOLD`).
+LANDMARK_PEERS = (YuNet, RetinaFace, SCRFD, SCRFD25G)
 HEADER = ["detector", "faces matched / total", "NME mean", "failure rate (NME > 0.1)"]
 
 
 def detector_rows(folder, faces, threads, models=(), backend="openvino"):
     """One table row per detector: the peers with landmarks, then our bundled models and ``models``."""
     rows = []
-    try:
-        yunet = YuNet(threads=threads)
-        rows.append(landmark_row(yunet.name, yunet.detect_landmarks, folder, faces))
-    except PeerError as exc:
-        rows.append([YuNet.name, f"skipped: {exc}"])
+    for cls in LANDMARK_PEERS:
+        try:
+            peer = cls(threads=threads)
+        except PeerError as exc:
+            rows.append([cls.name, f"skipped: {exc}"])
+            continue
+        rows.append(landmark_row(f"{peer.name} ({peer.input})", peer.detect_landmarks, folder, faces))
     from ppdet_face_deploy.bundled import BUNDLED_MODELS
 
     for model in [*BUNDLED_MODELS, *models]:

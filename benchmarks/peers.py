@@ -51,7 +51,7 @@ class PeerError(RuntimeError):
 # --------------------------------------------------------------------------------------------------
 # Common pieces
 # --------------------------------------------------------------------------------------------------
-def nms(boxes, scores, score_thr, iou_thr=0.4, top_k=750):
+def nms(boxes, scores, score_thr, iou_thr=0.4, top_k=750, extras=None):
     """Greedy NMS (``cv2.dnn.NMSBoxes``) of the boxes scoring above ``score_thr``.
 
     Args:
@@ -60,18 +60,21 @@ def nms(boxes, scores, score_thr, iou_thr=0.4, top_k=750):
         score_thr: keep scores above this.
         iou_thr: suppression IoU. Default: 0.4.
         top_k: keep at most this many. Default: 750.
+        extras: ``[N, E]`` columns carried with each box (e.g. landmarks). Default: None.
 
     Returns:
-        float32 ``[K, 5]`` ``x1 y1 x2 y2 score``, by descending score.
+        float32 ``[K, 5 + E]`` ``x1 y1 x2 y2 score`` (then the extras), by descending score.
     """
     keep = scores > score_thr
     boxes, scores = np.asarray(boxes, np.float32)[keep], np.asarray(scores, np.float32)[keep]
+    extras = np.zeros((len(keep), 0), np.float32) if extras is None else np.asarray(extras, np.float32)
+    extras = extras[keep]
     if not len(scores):
-        return np.zeros((0, 5), np.float32)
+        return np.zeros((0, 5 + extras.shape[1]), np.float32)
     xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
     idx = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), score_thr, iou_thr, top_k=top_k)
     idx = np.asarray(idx, np.int64).reshape(-1)
-    return np.concatenate([boxes[idx], scores[idx, None]], axis=1)
+    return np.concatenate([boxes[idx], scores[idx, None], extras[idx]], axis=1)
 
 
 def letterbox(bgr, size, fill=(0, 0, 0), centre=False):
@@ -188,6 +191,11 @@ class _LetterboxPeer(_OrtPeer):
     def decode(self, outputs):  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
 
+    def decode_points(self, outputs):
+        """Candidate five-point landmarks ``[N, 10]`` in canvas pixels (the rows of :meth:`decode`), or None for
+        a peer without a landmark output."""
+        return None
+
     def blob(self, bgr):
         return self.prepare(bgr)[0]
 
@@ -195,6 +203,22 @@ class _LetterboxPeer(_OrtPeer):
         blob, scale = self.prepare(bgr)
         boxes, scores = self.decode(self.network(blob))
         return unletterbox(nms(boxes, scores, self.score_threshold, self.nms_threshold, self.top_k), scale)
+
+    def detect_landmarks(self, bgr):
+        """``(boxes [K, 4] x1 y1 x2 y2, scores [K], points [K, 5, 2])`` in original pixels.
+
+        Raises:
+            PeerError: the peer has no landmark output.
+        """
+        blob, scale = self.prepare(bgr)
+        outputs = self.network(blob)
+        points = self.decode_points(outputs)
+        if points is None:
+            raise PeerError(f"{self.name} has no landmark output")
+        boxes, scores = self.decode(outputs)
+        rows = nms(boxes, scores, self.score_threshold, self.nms_threshold, self.top_k, extras=points)
+        det = unletterbox(rows[:, :5], scale)
+        return det[:, :4], det[:, 4], (rows[:, 5:] / scale).reshape(-1, 5, 2)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -300,6 +324,22 @@ def scrfd_decode(outputs, input_hw, num_anchors=SCRFD_ANCHORS):
     return np.concatenate(boxes), np.concatenate(scores)
 
 
+def scrfd_decode_points(outputs, input_hw, num_anchors=SCRFD_ANCHORS):
+    """SCRFD's ``distance2kps`` decode: ``[N, 10]`` points (input pixels) in :func:`scrfd_decode`'s row order,
+    ``x = cx + d_x * s``, ``y = cy + d_y * s``; None for a model without the ``[N, 10]`` outputs."""
+    h, w = input_hw
+    rows = {(h // s) * (w // s) * num_anchors: s for s in SCRFD_STRIDES}
+    found = {}
+    for out in outputs:
+        arr = np.asarray(out).reshape(-1, np.asarray(out).shape[-1])
+        if arr.shape[1] == 10 and arr.shape[0] in rows:
+            found[rows[arr.shape[0]]] = arr
+    if set(found) != set(SCRFD_STRIDES):
+        return None
+    return np.concatenate([np.tile(scrfd_anchor_centers(h, w, s, num_anchors), 5) + found[s] * s
+                           for s in SCRFD_STRIDES])
+
+
 class SCRFD(_LetterboxPeer):
     """SCRFD-500m at 640 letterbox (InsightFace's ``SCRFD.detect`` protocol)."""
 
@@ -315,6 +355,9 @@ class SCRFD(_LetterboxPeer):
 
     def decode(self, outputs):
         return scrfd_decode(outputs, (self.size, self.size))
+
+    def decode_points(self, outputs):
+        return scrfd_decode_points(outputs, (self.size, self.size))
 
 
 class SCRFD25G(SCRFD):
@@ -376,6 +419,12 @@ class RetinaFace(_LetterboxPeer):
     def decode(self, outputs):
         loc, conf = outputs[:2]
         return retinaface_decode(loc[0], self.priors, self.size), conf[0][:, 1]
+
+    def decode_points(self, outputs):
+        """RetinaFace's ``decode_landm``: ``prior centre + delta * variance[0] * prior size`` per point."""
+        deltas = outputs[2][0]
+        scale = np.tile(self.priors[:, 2:] * RETINAFACE_CFG["variance"][0], 5)
+        return (np.tile(self.priors[:, :2], 5) + deltas * scale) * np.float32(self.size)
 
 
 # --------------------------------------------------------------------------------------------------
