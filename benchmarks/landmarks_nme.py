@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 
 from benchmarks.harness import BenchmarkError, machine_line, markdown_table, shared_dir
-from benchmarks.peers import EVAL_SCORE_THRESHOLD, SCRFD, SCRFD25G, PeerError, RetinaFace, YuNet
+from benchmarks.peers import EVAL_SCORE_THRESHOLD, LANDMARK_PEERS, PEERS, PeerError
 from eval_tools.landmarks import evaluate_landmarks, read_dlib_landmarks, read_label_landmarks
 
 
@@ -105,15 +105,13 @@ def print_tables(args):
                                                    args.models, args.backend)))
 
 
-#: The peers with five-point landmarks (each at its own input protocol and :data:`EVAL_SCORE_THRESHOLD`).
-LANDMARK_PEERS = (YuNet, RetinaFace, SCRFD, SCRFD25G)
 HEADER = ["detector", "faces matched / total", "NME mean", "failure rate (NME > 0.1)"]
 
 
 def detector_rows(folder, faces, threads, models=(), backend="openvino"):
     """One table row per detector: the peers with landmarks, then our bundled models and ``models``."""
     rows = []
-    for cls in LANDMARK_PEERS:
+    for cls in (PEERS[key] for key in LANDMARK_PEERS):  # each at its input protocol, EVAL_SCORE_THRESHOLD
         try:
             peer = cls(threads=threads)
         except PeerError as exc:

@@ -542,3 +542,5 @@ class MediaPipeFullRange(Peer):
 
 PEERS = {cls.key: cls for cls in (YuNet, SCRFD, SCRFD25G, RetinaFace, UltraLight, MediaPipeFullRange)}
 """Every peer class by its ``key``, in table order."""
+#: The keys of the peers with five-point landmarks (``detect_landmarks``).
+LANDMARK_PEERS = ("yunet", "retinaface_mnet025", "scrfd_500m", "scrfd_2.5g")

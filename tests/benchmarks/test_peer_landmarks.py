@@ -5,10 +5,8 @@ import pytest
 import benchmarks.peers as peers
 from helpers import PORTRAIT_FACE, real_photo
 
-LANDMARK_PEERS = ["yunet", "retinaface_mnet025", "scrfd_500m", "scrfd_2.5g"]
 
-
-@pytest.mark.parametrize("key", LANDMARK_PEERS)
+@pytest.mark.parametrize("key", peers.LANDMARK_PEERS)
 def test_peer_points_sit_on_the_portrait_face(shared, key):
     cls = peers.PEERS[key]
     if not (shared / "peers" / cls.model).is_file():
