@@ -38,6 +38,9 @@ KEYS = {k.name: k for k in (
         "(bounds memory); 0: never", minimum=0),
     Key("difficulty_file", None, str, "per-image easy/medium/hard face indices; None: "
         "difficulty_easy_medium_hard.txt beside the ground-truth file"),
+    Key("train_only", None, list, "training: only the parameters under these names train (module paths, e.g. "
+        "[blaze_head.landmarks0, blaze_head.landmarks1]); the others are frozen and BatchNorm outside them uses its "
+        "running statistics; None: everything trains"),
     Key("loss_explosion_factor", 100.0, float, "training stops when the loss exceeds this times the running "
         "median of good iterations, 3 iterations in a row; 0: off", minimum=0),
 )}

@@ -22,9 +22,11 @@ import sys
 import cv2
 
 from .api import FaceDetector
-from .bundled import ALIASES, BUNDLED_MODELS, DEFAULT_MODEL, bundled_cards
+from .bundled import ALIASES, BUNDLED_MODELS, DEFAULT_MODEL, bundled_cards, resolve_model
+from .detector import load_infer_cfg
 from .images import IMAGE_EXTS, list_image_files
 from .preprocess import DeployError, decode_image
+from .record import RecordLayout
 from .runners import AUTO_ORDER, PRECISIONS
 from .video import VIDEO_EXTS, frame_batches, open_capture
 
@@ -70,13 +72,18 @@ def main(argv=None):
         return 1
 
 
+def _outputs(name):
+    """What a bundled model returns per face: ``box`` and its record's extra fields (e.g. ``landmarks``)."""
+    return " + ".join(["box", *RecordLayout.from_infer_cfg(load_infer_cfg(resolve_model(name))).extras])
+
+
 def _models(args):
-    """Print the bundled models: name, title, AP on the 200 real WIDER val images, licence."""
-    rows = [(name + (" (default)" if name == DEFAULT_MODEL else ""), card["title"],
+    """Print the bundled models: name, title, outputs, AP on the 200 real WIDER val images, licence."""
+    rows = [(name + (" (default)" if name == DEFAULT_MODEL else ""), card["title"], _outputs(name),
              " / ".join(f"{v:.3f}" for v in card["wider_real_ap"]["single_scale"]),
              " / ".join(f"{v:.3f}" for v in card["wider_real_ap"]["multi_scale"]), card["licence"])
             for name, card in bundled_cards().items()]
-    head = ("model", "title", "AP single-scale", "AP multi-scale", "licence")
+    head = ("model", "title", "outputs", "AP single-scale", "AP multi-scale", "licence")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for row in [head, tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

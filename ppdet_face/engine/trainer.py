@@ -124,6 +124,37 @@ def check_num_max_boxes(dataset, reader_cfg):
     return msg
 
 
+def _under(name, prefixes):
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def freeze_except(model, prefixes):
+    """Train only the parameters under ``prefixes`` (module paths of ``model``): every other parameter stops its
+    gradient and every BatchNorm outside them normalises with its running statistics (which stop updating).
+
+    Returns:
+        tuple: ``(trained, frozen)`` parameter counts.
+
+    Raises:
+        config_keys.ConfigError: a prefix that names no parameter (the message lists the top-level modules).
+    """
+    import paddle
+
+    names = [n for n, _ in model.named_parameters()]
+    unknown = [p for p in prefixes if not any(_under(n, [p]) for n in names)]
+    if unknown:
+        tops = sorted({n.split(".")[0] for n in names})
+        raise config_keys.ConfigError(f"train_only: {', '.join(unknown)} name no parameter of the model "
+                                      f"(its modules: {', '.join(tops)})")
+    for name, param in model.named_parameters():
+        param.stop_gradient = not _under(name, prefixes)
+    for name, layer in model.named_sublayers():
+        if isinstance(layer, paddle.nn.layer.norm._BatchNormBase) and not _under(name, prefixes):
+            layer._use_global_stats = True
+    trained = sum(not p.stop_gradient for p in model.parameters())
+    return trained, len(names) - trained
+
+
 class FaceTrainer(Trainer):
     """ppdet's Trainer, evaluating with :class:`WiderFaceAPMetric` when ``metric: WiderFace``,
     stopping at a non-finite loss, reporting skipped images and ``num_max_boxes`` truncation."""
@@ -132,6 +163,10 @@ class FaceTrainer(Trainer):
         super().__init__(cfg, mode=mode)
         if self.mode == "train":
             check_num_max_boxes(self.dataset, self.cfg.get("TrainReader", {}))
+            only = config_keys.get(self.cfg, "train_only")
+            if only:
+                trained, frozen = freeze_except(self.model, only)
+                logger.info("train_only: %d parameters train, %d are frozen", trained, frozen)
 
     def train(self, validate=False):
         """ppdet's training loop; a failing data reader raises :class:`DataReaderError` naming the error."""

@@ -31,7 +31,7 @@ def test_models_lists_every_bundled_model_with_its_ap_and_licence(capsys):
     for name, card in bundled_cards().items():
         line = next(line for line in out.splitlines() if line.startswith(name))
         assert " / ".join(f"{v:.3f}" for v in card["wider_real_ap"]["single_scale"]) in line
-        assert card["licence"] in line
+        assert card["licence"] in line and ("box + landmarks" in line) == ("kps" in name)
     assert f"{BUNDLED_MODELS[0]} (default)" in out
 
 
