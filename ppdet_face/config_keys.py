@@ -23,6 +23,7 @@ class Key:
     doc: str
     choices: tuple = ()
     minimum: float = None
+    item_type: type = int  # the type of each item of a list key
 
 
 KEYS = {k.name: k for k in (
@@ -40,7 +41,7 @@ KEYS = {k.name: k for k in (
         "difficulty_easy_medium_hard.txt beside the ground-truth file"),
     Key("train_only", None, list, "training: only the parameters under these names train (module paths, e.g. "
         "[blaze_head.landmarks0, blaze_head.landmarks1]); the others are frozen and BatchNorm outside them uses its "
-        "running statistics; None: everything trains"),
+        "running statistics; None: everything trains", item_type=str),
     Key("loss_explosion_factor", 100.0, float, "training stops when the loss exceeds this times the running "
         "median of good iterations, 3 iterations in a row; 0: off", minimum=0),
 )}
@@ -95,8 +96,9 @@ def get(cfg, name):
     if key.choices and value not in key.choices:
         raise ConfigError(f"{name}: {value!r} is not supported; allowed values: {', '.join(key.choices)}")
     if key.type is list and value is not None:
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise ConfigError(f"{name} must be a list of integers, got {value!r} ({key.doc})")
+        if not all(isinstance(v, key.item_type) and not isinstance(v, bool) for v in value):
+            kind = "integers" if key.item_type is int else f"{key.item_type.__name__} values"
+            raise ConfigError(f"{name} must be a list of {kind}, got {value!r} ({key.doc})")
         if key.minimum is not None and min(value) < key.minimum:
             raise ConfigError(f"{name}: every value must be >= {key.minimum:g}, got {value!r}")
         return value

@@ -35,3 +35,9 @@ def test_multi_scale_pyramid():
                          ([500.5], "list of integers"), ("500", "must be list"), ([True], "list of integers")):
         with pytest.raises(ConfigError, match=message):
             config_keys.get({"multi_scale_pyramid": bad}, "multi_scale_pyramid")
+
+
+def test_train_only_takes_a_list_of_names():
+    assert config_keys.get({"train_only": ["blaze_head.landmarks0"]}, "train_only") == ["blaze_head.landmarks0"]
+    with pytest.raises(ConfigError, match="train_only must be a list of str values, got \\[3\\]"):
+        config_keys.get({"train_only": [3]}, "train_only")
