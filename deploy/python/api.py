@@ -63,7 +63,8 @@ class Faces:
         (the bundled models detect boxes only)."""
         if "landmarks" not in self.layout.fields:
             return None
-        return self.layout.get(self.detections, "landmarks").reshape(len(self.detections), -1, 2)
+        points = self.layout.fields["landmarks"] // 2
+        return self.layout.get(self.detections, "landmarks").reshape(len(self.detections), points, 2)
     def __len__(self):
         return len(self.detections)
 

@@ -102,3 +102,11 @@ def test_nme_benchmark_measures_an_export_with_landmarks(kps_export, tmp_path):
     name, matched, mean, failures = landmark_row("kps", detect, tmp_path / "WIDER_val" / "images", faces)
     assert matched.endswith(f"/ {sum(len(f.boxes) for f in faces)}") and float(failures) <= 1.0
     assert ours_detect("blazeface_fpn_ssh_1000e", threads=2) == (None, ("class", "score", "box"))
+
+
+def test_an_image_without_faces_has_empty_landmarks_and_crops(kps_export):
+    from ppdet_face_deploy import FaceDetector
+
+    _, save_dir = kps_export
+    faces = FaceDetector(model=save_dir, backend="onnxruntime", threshold=1.01).detect(blob_images()[0])
+    assert len(faces) == 0 and faces.landmarks.shape == (0, 5, 2) and faces.crops() == []
