@@ -68,7 +68,7 @@ def table(times):
         box_net, box_e2e, _ = times[(runtime, "boxes")]
         kps_net, kps_e2e, _ = times[(runtime, "landmarks")]
         ratio = median(kps_e2e) / median(box_e2e)
-        rows.append([runtime, f"{median(box_e2e):.1f}", f"{median(kps_e2e):.1f}", f"{ratio:.2f}x",
+        rows.append([runtime, f"{median(box_e2e):.1f}", f"{median(kps_e2e):.1f}", f"{ratio:.3f}x",
                      f"{median(box_net):.1f} / {median(kps_net):.1f}",
                      "MET" if ratio <= TARGET_RATIO else "NOT MET"])
     header = ["runtime", "boxes: end-to-end ms", "landmarks: end-to-end ms", "landmarks / boxes",

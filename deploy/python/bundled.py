@@ -11,12 +11,15 @@ from .preprocess import DeployError
 __all__ = ["ALIASES", "BUNDLED_MODELS", "DEFAULT_MODEL", "MODELS_DIR", "bundled_cards", "resolve_model"]
 
 #: The bundled models, the default first: PaddleDetection's published BlazeFace-FPN-SSH and BlazeFace (WIDER
-#: FACE, 1000 epochs) and the BlazeFace-FPN-SSH trained here on 1,100 real images (the from-scratch reference).
-BUNDLED_MODELS = ("blazeface_fpn_ssh_1000e", "blazeface_1000e", "blazeface_fpn_ssh_wider_real")
+#: FACE, 1000 epochs), the BlazeFace-FPN-SSH trained here on 1,100 real images (the from-scratch reference) and the
+#: published BlazeFace-FPN-SSH with five landmarks per face (fine-tuned here).
+BUNDLED_MODELS = ("blazeface_fpn_ssh_1000e", "blazeface_1000e", "blazeface_fpn_ssh_wider_real",
+                  "blazeface_fpn_ssh_kps_wider_real")
 #: The default real-face model.
 DEFAULT_MODEL = BUNDLED_MODELS[0]
 #: Short names: a family -> its published model.
-ALIASES = {"blazeface_fpn_ssh": "blazeface_fpn_ssh_1000e", "blazeface": "blazeface_1000e"}
+ALIASES = {"blazeface_fpn_ssh": "blazeface_fpn_ssh_1000e", "blazeface": "blazeface_1000e",
+           "blazeface_fpn_ssh_kps": "blazeface_fpn_ssh_kps_wider_real"}
 #: Where the bundled exports live (inside the installed package).
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 

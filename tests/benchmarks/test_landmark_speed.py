@@ -10,5 +10,5 @@ def test_table_ratio_and_verdict_per_runtime():
         times[(runtime, "landmarks")] = ([6.0] * 3, [10.0 * ratio] * 3, [])
     lines = table(times).splitlines()[2:]
     assert len(lines) == len(RUNTIMES)
-    assert lines[0].endswith(f"| {TARGET_RATIO - 0.05:.2f}x | 5.0 / 6.0 | MET |")
-    assert lines[1].endswith(f"| {TARGET_RATIO + 0.05:.2f}x | 5.0 / 6.0 | NOT MET |")
+    assert lines[0].endswith(f"| {TARGET_RATIO - 0.05:.3f}x | 5.0 / 6.0 | MET |")
+    assert lines[1].endswith(f"| {TARGET_RATIO + 0.05:.3f}x | 5.0 / 6.0 | NOT MET |")
