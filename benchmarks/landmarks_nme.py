@@ -42,24 +42,34 @@ def synthetic_ground_truth(root, num_val):
     return read_label_landmarks(root / "retinaface" / "val" / "label.txt")
 
 
-def landmark_row(name, detect, folder, faces):
-    """``[name, matched / total, NME mean, failure rate]`` of ``detect(bgr) -> (boxes, scores, points)``."""
+def measure_landmarks(detect, folder, faces):
+    """``eval_tools.landmarks.NmeResult`` of ``detect(bgr) -> (boxes, scores, points)`` on the images of ``faces``
+    (``LandmarkFaces``) in ``folder``.
+
+    Raises:
+        BenchmarkError: an image that cannot be read.
+    """
     predictions = {}
     for item in faces:
-        bgr = cv2.imread(str(folder / item.image))
+        bgr = cv2.imread(str(Path(folder) / item.image))
         if bgr is None:
-            raise BenchmarkError(f"cannot read image {folder / item.image}")
+            raise BenchmarkError(f"cannot read image {Path(folder) / item.image}")
         predictions[item.image] = detect(bgr)
-    result = evaluate_landmarks(predictions, faces)
+    return evaluate_landmarks(predictions, faces)
+
+
+def landmark_row(name, detect, folder, faces):
+    """``[name, matched / total, NME mean, failure rate]`` of ``detect(bgr) -> (boxes, scores, points)``."""
+    result = measure_landmarks(detect, folder, faces)
     return [name, f"{result.matched} / {result.total}", f"{result.mean:.4f}", f"{result.failure_rate:.3f}"]
 
 
-def ours_detect(model, threads, backend="openvino"):
-    """``detect(bgr) -> (boxes, scores, points)`` of our export ``model`` (name or folder), or None without
-    landmarks; and its record's field names."""
+def ours_detect(model, threads, backend="openvino", threshold=EVAL_SCORE_THRESHOLD):
+    """``detect(bgr) -> (boxes, scores, points)`` of our export ``model`` (name or folder) at score ``threshold``,
+    or None without landmarks; and its record's field names."""
     from ppdet_face_deploy import FaceDetector
 
-    detector = FaceDetector(model=model, backend=backend, threshold=EVAL_SCORE_THRESHOLD, cpu_threads=threads)
+    detector = FaceDetector(model=model, backend=backend, threshold=threshold, cpu_threads=threads)
     fields = tuple(detector.detector.layout.fields)
     if "landmarks" not in fields:
         return None, fields

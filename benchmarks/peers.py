@@ -275,6 +275,26 @@ def scrfd_anchor_centers(height, width, stride, num_anchors=SCRFD_ANCHORS):
     return np.repeat(centers, num_anchors, axis=0)
 
 
+def _scrfd_outputs_by_stride(outputs, input_hw, num_anchors=SCRFD_ANCHORS):
+    """``{stride: {columns: [N, columns] array}}`` of SCRFD's raw outputs, each assigned to its stride by its row
+    count (scores: 1 column, distances: 4, landmarks: 10).
+
+    Raises:
+        ValueError: a score or distance output whose row count fits no stride.
+    """
+    h, w = input_hw
+    rows = {(h // s) * (w // s) * num_anchors: s for s in SCRFD_STRIDES}
+    found = {}
+    for out in outputs:
+        arr = np.asarray(out).reshape(-1, np.asarray(out).shape[-1])
+        if arr.shape[0] not in rows:
+            if arr.shape[1] in (1, 4):
+                raise ValueError(f"SCRFD output of shape {np.asarray(out).shape} fits no stride of {h}x{w} input")
+            continue
+        found.setdefault(rows[arr.shape[0]], {})[arr.shape[1]] = arr
+    return found
+
+
 def scrfd_group_outputs(outputs, input_hw, num_anchors=SCRFD_ANCHORS):
     """Pair SCRFD's score and distance outputs per stride from their shapes (not their order).
 
@@ -290,22 +310,14 @@ def scrfd_group_outputs(outputs, input_hw, num_anchors=SCRFD_ANCHORS):
     Raises:
         ValueError: an output whose row count fits no stride, or a stride without both outputs.
     """
-    h, w = input_hw
-    rows = {(h // s) * (w // s) * num_anchors: s for s in SCRFD_STRIDES}
-    found = {}
-    for out in outputs:
-        arr = np.asarray(out).reshape(-1, np.asarray(out).shape[-1])
-        if arr.shape[1] not in (1, 4):
-            continue  # landmarks
-        if arr.shape[0] not in rows:
-            raise ValueError(f"SCRFD output of shape {np.asarray(out).shape} fits no stride of {h}x{w} input")
-        found.setdefault(rows[arr.shape[0]], {})["scores" if arr.shape[1] == 1 else "dist"] = arr
+    found = _scrfd_outputs_by_stride(outputs, input_hw, num_anchors)
     groups = {}
     for s in SCRFD_STRIDES:
-        pair = found.get(s, {})
-        if set(pair) != {"scores", "dist"}:
-            raise ValueError(f"SCRFD outputs for stride {s} incomplete: {sorted(pair)}")
-        groups[s] = (pair["scores"][:, 0], pair["dist"])
+        pair = {k: v for k, v in found.get(s, {}).items() if k in (1, 4)}
+        if set(pair) != {1, 4}:
+            named = sorted({1: "scores", 4: "dist"}[k] for k in pair)
+            raise ValueError(f"SCRFD outputs for stride {s} incomplete: {named}")
+        groups[s] = (pair[1][:, 0], pair[4])
     return groups
 
 
@@ -327,16 +339,10 @@ def scrfd_decode(outputs, input_hw, num_anchors=SCRFD_ANCHORS):
 def scrfd_decode_points(outputs, input_hw, num_anchors=SCRFD_ANCHORS):
     """SCRFD's ``distance2kps`` decode: ``[N, 10]`` points (input pixels) in :func:`scrfd_decode`'s row order,
     ``x = cx + d_x * s``, ``y = cy + d_y * s``; None for a model without the ``[N, 10]`` outputs."""
-    h, w = input_hw
-    rows = {(h // s) * (w // s) * num_anchors: s for s in SCRFD_STRIDES}
-    found = {}
-    for out in outputs:
-        arr = np.asarray(out).reshape(-1, np.asarray(out).shape[-1])
-        if arr.shape[1] == 10 and arr.shape[0] in rows:
-            found[rows[arr.shape[0]]] = arr
-    if set(found) != set(SCRFD_STRIDES):
+    found = _scrfd_outputs_by_stride(outputs, input_hw, num_anchors)
+    if not all(10 in found.get(s, {}) for s in SCRFD_STRIDES):
         return None
-    return np.concatenate([np.tile(scrfd_anchor_centers(h, w, s, num_anchors), 5) + found[s] * s
+    return np.concatenate([np.tile(scrfd_anchor_centers(*input_hw, s, num_anchors), 5) + found[s][10] * s
                            for s in SCRFD_STRIDES])
 
 

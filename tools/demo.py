@@ -40,18 +40,12 @@ def run(step, cmd, log):
 
 def _landmark_nme(model_dir, data):
     """Five-point NME of the exported demo model on the synthetic val set's exact points (eval_tools.landmarks)."""
-    import cv2
+    from benchmarks.landmarks_nme import measure_landmarks, ours_detect
+    from eval_tools.landmarks import read_label_landmarks
 
-    from eval_tools.landmarks import evaluate_landmarks, read_label_landmarks
-    from ppdet_face_deploy import FaceDetector
-
+    detect, _ = ours_detect(model_dir, os.cpu_count() or 1, backend="paddle", threshold=0.5)
     faces = read_label_landmarks(os.path.join(data, "retinaface", "val", "label.txt"))
-    detector = FaceDetector(model=model_dir, backend="paddle", threshold=0.5)
-    predictions = {}
-    for item in faces:
-        found = detector.detect(cv2.imread(os.path.join(data, "WIDER_val", "images", item.image)))
-        predictions[item.image] = (found.boxes, found.scores, found.landmarks)
-    return evaluate_landmarks(predictions, faces)
+    return measure_landmarks(detect, os.path.join(data, "WIDER_val", "images"), faces)
 
 
 def _shared_dir():

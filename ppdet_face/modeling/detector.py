@@ -17,7 +17,7 @@ methods below, never a detector's parts, so a new family needs no change there:
 import paddle
 from ppdet.modeling.architectures.meta_arch import BaseArch
 
-from .post_process import to_original_pixels
+from .post_process import input_hw, to_original_pixels
 from .record import record_fields
 
 __all__ = ["FaceDetector"]
@@ -141,7 +141,7 @@ class FaceDetector(BaseArch):
                              self.head.box_coder, **landmarks)
         im_shape = self.inputs.get("im_shape")
         if im_shape is None:
-            im_shape = paddle.cast(paddle.shape(image)[2:4], "float32").unsqueeze(0).tile([image.shape[0], 1])
+            im_shape = input_hw(image).unsqueeze(0).tile([image.shape[0], 1])
         bbox, bbox_num = self.detect(image, im_shape, self.inputs["scale_factor"])
         return {"bbox": bbox, "bbox_num": bbox_num}
 

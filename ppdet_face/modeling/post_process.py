@@ -11,7 +11,7 @@ from ppdet.core.workspace import register, serializable
 
 from .record import BOX
 
-__all__ = ["FacePostProcess", "CLIP_MODES", "foreground_scores", "to_original_pixels"]
+__all__ = ["FacePostProcess", "CLIP_MODES", "foreground_scores", "input_hw", "to_original_pixels"]
 
 #: Where boxes are clipped to the original image: ``after_nms`` (PaddleDetection's order),
 #: ``before_nms`` (clip, give zero-area boxes score 0, then NMS), ``none``.
@@ -38,11 +38,15 @@ def original_size(im_shape, scale_factor):
     return paddle.concat([size[:, 1:2], size[:, 0:1]], axis=1).tile([1, 2])
 
 
+def input_hw(image):
+    """``[2]`` float32 H, W of the network input ``image`` (traceable)."""
+    return paddle.cast(paddle.shape(image)[2:4], "float32")
+
+
 def to_original_pixels(xy, image, scale_factor):
     """``xy`` ``[B, A, 2K]`` (``x, y`` pairs normalised by the network input ``image``'s W, H) in original-image
     pixels, given ``scale_factor`` ``[B, 2]`` (``[scale_y, scale_x]`` of the input w.r.t. the original)."""
-    in_hw = paddle.cast(paddle.shape(image)[2:4], "float32")
-    size = in_hw.unsqueeze(0) / scale_factor  # H, W of the (padded) input in original pixels
+    size = input_hw(image).unsqueeze(0) / scale_factor  # H, W of the (padded) input in original pixels
     return xy * paddle.concat([size[:, 1:2], size[:, 0:1]], axis=1).tile([1, xy.shape[-1] // 2]).unsqueeze(1)
 
 
@@ -113,7 +117,7 @@ class FacePostProcess:
         if self.clip != "before_nms":
             return boxes, scores
         if im_shape is None:
-            im_shape = paddle.cast(paddle.shape(image)[2:4], "float32").unsqueeze(0).tile([paddle.shape(image)[0], 1])
+            im_shape = input_hw(image).unsqueeze(0).tile([paddle.shape(image)[0], 1])
         limit = original_size(im_shape, scale_factor).unsqueeze(1)
         boxes = paddle.minimum(F.relu(boxes), limit)
         valid = paddle.logical_and(boxes[:, :, 2] > boxes[:, :, 0], boxes[:, :, 3] > boxes[:, :, 1])
