@@ -61,14 +61,11 @@ bench-real: venv
 
 # Re-export the bundled real-face models into the deploy package (deploy/python/models/) after a change to the
 # weights, the configs or the export; tests/pretrained/test_bundled_exports.py fails until this is run.
-# Five-point landmarks (docs/landmarks.md): NME of YuNet and ours on the dlib faces and a synthetic val set, then the
-# latency of the landmark model against the box-only one on every runtime at 640x640.
-KPS_EXPORT ?= output_inference/blazeface_fpn_ssh_kps_wider_real
+# Five-point landmarks (docs/landmarks.md): NME of the peers with landmarks and of our bundled models (the landmark
+# model among them) on the dlib faces and a synthetic val set, then the latency of the landmark model against the
+# box-only one on every runtime at 640x640.
 bench-landmarks: venv
-	test -d $(KPS_EXPORT) || PPDET_FACE_SHARED=$(SHARED) $(PY) tools/export_model.py --format onnx \
-		-c configs/face_detection/blazeface_fpn_ssh_kps_wider_real.yml \
-		-o weights=pretrained/blazeface_fpn_ssh_kps_wider_real
-	PPDET_FACE_SHARED=$(SHARED) $(PY) -m benchmarks.landmarks_nme --models $(KPS_EXPORT)
+	PPDET_FACE_SHARED=$(SHARED) $(PY) -m benchmarks.landmarks_nme
 	PPDET_FACE_SHARED=$(SHARED) $(PY) -m benchmarks.landmark_speed
 
 bundled-models: venv
