@@ -33,7 +33,8 @@ from ..utils.logging import get_logger
 
 __all__ = ["WeightsError", "WeightsNotFoundError", "UnsafeWeightsError", "is_url", "resolve_weights",
            "read_state_dict", "compare_state_dict", "load_weights", "load_pretrain_weights", "load_state",
-           "resume_checkpoint_base", "check_resume_checkpoint", "convert_to_safetensors", "safe_unpickle",
+           "resume_checkpoint_base", "check_resume_checkpoint", "convert_to_safetensors", "save_safetensors",
+           "safe_unpickle",
            "WEIGHT_SUFFIXES"]
 
 logger = get_logger("weights")
@@ -427,8 +428,6 @@ def convert_to_safetensors(src, dst, trust=False):
     Returns:
         int: the number of tensors written.
     """
-    from safetensors.numpy import save_file
-
     src, dst = os.fspath(src), os.fspath(dst)
     if not os.path.isfile(src):
         raise WeightsNotFoundError(f"weights not found: {src}")
@@ -444,14 +443,25 @@ def convert_to_safetensors(src, dst, trust=False):
         state = {str(k): np.asarray(v) for k, v in obj.items() if k != _PARAM_NAME_TABLE}
     else:
         state = read_state_dict(src)
-    state = {k: np.ascontiguousarray(v) for k, v in state.items()}
     bad = [k for k, v in state.items() if v.dtype.hasobject]
     if bad:
         raise WeightsError(f"{src}: {bad[0]} is not a numeric tensor")
+    return save_safetensors(state, dst, {"converted_from": os.path.basename(src)})
+
+
+def save_safetensors(state, dst, metadata=None):
+    """Write the name -> numpy array dict ``state`` to the ``.safetensors`` file ``dst``, atomically.
+
+    Returns:
+        int: the number of tensors written.
+    """
+    from safetensors.numpy import save_file
+
+    state = {k: np.ascontiguousarray(v) for k, v in state.items()}
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     tmp = f"{dst}.tmp-{os.getpid()}"
     try:
-        save_file(state, tmp, metadata={"converted_from": os.path.basename(src), "by": "ppdet_face"})
+        save_file(state, tmp, metadata={**(metadata or {}), "by": "ppdet_face"})
         os.replace(tmp, dst)
     finally:
         if os.path.exists(tmp):

@@ -4,13 +4,64 @@ Anchors are computed with plain tensor ops (``arange``/``expand``), not the lega
 ``prior_box`` op, so the head traces under ``paddle.jit.to_static(full_graph=True)`` and
 exports to ONNX. They equal ``prior_box`` (checked in tests/modeling/test_anchors.py).
 """
+import numpy as np
 import paddle
 import paddle.nn as nn
 from ppdet.core.workspace import register, serializable
 
 from .box_coder import BoxCoder
 
-__all__ = ["FaceAnchors", "FaceAnchorHead"]
+__all__ = ["FaceAnchors", "FaceAnchorHead", "factorize_conv", "factorize_landmark_state"]
+
+def build_landmark_branch(channels, outputs, kernel_size, rank, lr):
+    """One level's landmark layers, ``[N, channels, H, W]`` -> ``[N, outputs, H, W]``: a ``kernel_size`` conv, or
+    with ``rank`` > 0 the same conv factorised through ``rank`` channels (a ``kernel_size`` conv without bias, then a
+    1x1 conv with the bias; :func:`factorize_conv` makes one from the other). ``lr`` multiplies their learning rate."""
+    def attr():
+        return paddle.ParamAttr(learning_rate=lr)
+
+    if not rank:
+        return nn.Conv2D(channels, outputs, kernel_size, padding=kernel_size // 2, weight_attr=attr(),
+                         bias_attr=attr())
+    return nn.Sequential(nn.Conv2D(channels, rank, kernel_size, padding=kernel_size // 2, weight_attr=attr(),
+                                   bias_attr=False),
+                         nn.Conv2D(rank, outputs, 1, weight_attr=attr(), bias_attr=attr()))
+
+
+def factorize_conv(weight, rank):
+    """The best rank-``rank`` factorisation (truncated SVD) of a conv weight ``[out, in, k, k]``: the weights of
+    a ``[rank, in, k, k]`` conv and of the ``[out, rank, 1, 1]`` conv after it (numpy arrays)."""
+    out_channels, in_channels, kh, kw = weight.shape
+    if not 0 < rank < min(out_channels, in_channels * kh * kw):
+        raise ValueError(f"rank must be in 1..{min(out_channels, in_channels * kh * kw) - 1}, got {rank}")
+    u, s, vt = np.linalg.svd(np.asarray(weight, np.float64).reshape(out_channels, -1), full_matrices=False)
+    root = np.sqrt(s[:rank])
+    first = (root[:, None] * vt[:rank]).reshape(rank, in_channels, kh, kw)
+    second = (u[:, :rank] * root[None]).reshape(out_channels, rank, 1, 1)
+    return first.astype(weight.dtype), second.astype(weight.dtype)
+
+
+def factorize_landmark_state(state, rank):
+    """A copy of the detector state dict ``state`` whose full landmark convs (``...landmarks<i>.weight`` / ``.bias``
+    of :class:`FaceAnchorHead`) are replaced by their rank-``rank`` factorisation (:func:`factorize_conv`), the
+    weights of the same head built with ``landmark_rank=rank``; every other tensor unchanged.
+
+    Raises:
+        ValueError: ``state`` has no full landmark conv, or a rank its convs cannot take.
+    """
+    out, done = dict(state), 0
+    for key, weight in state.items():
+        prefix, _, leaf = key.rpartition(".")
+        if leaf != "weight" or not prefix.rpartition(".")[2].startswith("landmarks") or weight.ndim != 4:
+            continue
+        first, second = factorize_conv(weight, rank)
+        del out[key]
+        out[f"{prefix}.0.weight"], out[f"{prefix}.1.weight"] = first, second
+        out[f"{prefix}.1.bias"] = out.pop(f"{prefix}.bias")
+        done += 1
+    if not done:
+        raise ValueError("no full landmark conv (<head>.landmarks<i>.weight) in these weights")
+    return out
 
 
 @register
@@ -91,6 +142,9 @@ class FaceAnchorHead(nn.Layer):
             ``landmarks`` field (:attr:`extra_fields`). Default: 0.
         landmark_lr (float): learning-rate multiplier of the landmark convs (a new branch on a trained detector
             learns faster than its fine-tuned rest). Default: 1.0.
+        landmark_rank (int): 0: one landmark conv per level (``kernel_size``, like the box and score convs);
+            r > 0: that conv factorised through r channels (:func:`build_landmark_branch`), r * (in * k^2 + out)
+            multiply-adds per position instead of out * in * k^2. Default: 0.
 
     ``forward(feats, image)`` returns ``(box_deltas, logits, anchors)``: lists per level of
     ``[N, A_i, 4]``, ``[N, A_i, num_classes + 1]`` (background last) and ``[A_i, 4]``;
@@ -101,12 +155,14 @@ class FaceAnchorHead(nn.Layer):
     __inject__ = ["anchor_generator"]
 
     def __init__(self, in_channels=(48, 48), num_classes=1, anchor_generator=None, kernel_size=3,
-                 prior_box_var=(0.1, 0.1, 0.2, 0.2), num_landmarks=0, landmark_lr=1.0):
+                 prior_box_var=(0.1, 0.1, 0.2, 0.2), num_landmarks=0, landmark_lr=1.0, landmark_rank=0):
         super().__init__()
         if int(num_landmarks) != num_landmarks or num_landmarks < 0:
             raise ValueError(f"num_landmarks must be an integer >= 0, got {num_landmarks}")
         if not landmark_lr > 0:
             raise ValueError(f"landmark_lr must be > 0, got {landmark_lr}")
+        if int(landmark_rank) != landmark_rank or landmark_rank < 0:
+            raise ValueError(f"landmark_rank must be an integer >= 0, got {landmark_rank}")
         self.num_landmarks = int(num_landmarks)
         #: The detection-record fields this head adds after class, score and box (name -> columns).
         self.extra_fields = {"landmarks": 2 * self.num_landmarks} if self.num_landmarks else {}
@@ -125,9 +181,8 @@ class FaceAnchorHead(nn.Layer):
             self.box_convs.append(self.add_sublayer(f"boxes{i}", box))
             self.score_convs.append(self.add_sublayer(f"scores{i}", score))
             if self.num_landmarks:
-                points = nn.Conv2D(channels, k * 2 * self.num_landmarks, kernel_size, padding=kernel_size // 2,
-                                   weight_attr=paddle.ParamAttr(learning_rate=float(landmark_lr)),
-                                   bias_attr=paddle.ParamAttr(learning_rate=float(landmark_lr)))
+                points = build_landmark_branch(channels, k * 2 * self.num_landmarks, kernel_size, int(landmark_rank),
+                                               float(landmark_lr))
                 self.landmark_convs.append(self.add_sublayer(f"landmarks{i}", points))
 
     @classmethod

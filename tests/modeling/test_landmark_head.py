@@ -4,9 +4,10 @@ import numpy as np
 import paddle
 import pytest
 
-from helpers import CONFIGS
+from helpers import CONFIGS, load_tool
 from ppdet_face.modeling import BlazeFaceSSDLoss, FaceAnchorHead, SSHLoss
 from ppdet_face.modeling.box_coder import BoxCoder
+from ppdet_face.modeling.face_head import factorize_conv, factorize_landmark_state
 from ppdet_face.modeling.face_loss import landmark_loss
 
 CODER = BoxCoder([0.1, 0.1, 0.2, 0.2])
@@ -41,6 +42,59 @@ def test_head_with_landmarks_adds_one_conv_per_level():
     assert head.state_dict()["landmarks1.weight"].shape == [6 * 10, 24, 3, 3]
     out = head.landmark_deltas([paddle.zeros([2, 16, 8, 8]), paddle.zeros([2, 24, 4, 4])])
     assert [o.shape for o in out] == [[2, 8 * 8 * 2, 10], [2, 4 * 4 * 6, 10]]
+
+
+def _full_head_of_rank(rank, in_channels=(16, 24)):
+    """A full-rank-0 head whose landmark convs have exactly rank ``rank`` (and a random bias)."""
+    rng = np.random.default_rng(0)
+    head = FaceAnchorHead(in_channels=list(in_channels), num_landmarks=5)
+    for conv in head.landmark_convs:
+        out, inp, kh, kw = conv.weight.shape
+        low = rng.normal(0, 0.1, (out, rank)) @ rng.normal(0, 0.1, (rank, inp * kh * kw))
+        conv.weight.set_value(paddle.to_tensor(low.reshape(conv.weight.shape).astype(np.float32)))
+        conv.bias.set_value(paddle.to_tensor(rng.normal(0, 0.1, conv.bias.shape).astype(np.float32)))
+    return head
+
+
+def test_low_rank_head_equals_the_full_head_it_was_factorised_from():
+    full = _full_head_of_rank(10)
+    low = FaceAnchorHead(in_channels=[16, 24], num_landmarks=5, landmark_rank=10)
+    state = factorize_landmark_state({k: v.numpy() for k, v in full.state_dict().items()}, 10)
+    assert sorted(state) == sorted(low.state_dict())
+    assert state["landmarks1.0.weight"].shape == (10, 24, 3, 3) and state["landmarks1.1.weight"].shape == (60, 10, 1, 1)
+    assert all(np.array_equal(state[k], full.state_dict()[k].numpy()) for k in state if "landmarks" not in k)
+    low.set_state_dict(state)
+    feats = [paddle.rand([2, 16, 8, 8]), paddle.rand([2, 24, 4, 4])]
+    for a, b in zip(full.landmark_deltas(feats), low.landmark_deltas(feats)):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-5)
+
+
+def test_a_lower_rank_approximates_and_bad_ranks_are_refused():
+    weight = _full_head_of_rank(10).landmark_convs[1].weight.numpy()
+    first, second = factorize_conv(weight, 5)
+    approx = (second.reshape(60, 5) @ first.reshape(5, -1)).reshape(weight.shape)
+    error = np.linalg.norm(approx - weight) / np.linalg.norm(weight)
+    assert 0 < error < 1  # the truncated SVD keeps the largest part, not all of it
+    with pytest.raises(ValueError, match="rank must be in 1..59, got 60"):
+        factorize_conv(weight, 60)
+    with pytest.raises(ValueError, match="landmark_rank must be an integer >= 0"):
+        FaceAnchorHead(in_channels=[16, 24], num_landmarks=5, landmark_rank=-1)
+    with pytest.raises(ValueError, match="no full landmark conv"):
+        factorize_landmark_state({"boxes0.weight": np.zeros((8, 16, 3, 3), np.float32)}, 10)
+
+
+def test_factorize_tool_writes_weights_of_the_low_rank_model(tmp_path, capsys):
+    from safetensors.numpy import load_file, save_file
+
+    full = _full_head_of_rank(10)
+    save_file({f"blaze_head.{k}": v.numpy() for k, v in full.state_dict().items()}, str(tmp_path / "full.safetensors"))
+    assert load_tool("factorize_landmarks").main([str(tmp_path / "full"), str(tmp_path / "low.safetensors")]) == 0
+    assert "landmark convs at rank 10" in capsys.readouterr().out
+    low = FaceAnchorHead(in_channels=[16, 24], num_landmarks=5, landmark_rank=10)
+    written = load_file(str(tmp_path / "low.safetensors"))
+    assert sorted(written) == sorted(f"blaze_head.{k}" for k in low.state_dict())
+    with pytest.raises(SystemExit, match="no full landmark conv"):
+        load_tool("factorize_landmarks").main([str(tmp_path / "low.safetensors"), str(tmp_path / "again.safetensors")])
 
 
 ANCHORS = paddle.to_tensor([[0.0, 0.0, 0.2, 0.2], [0.5, 0.5, 0.7, 0.7], [0.6, 0.1, 0.9, 0.4]])
