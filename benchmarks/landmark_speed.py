@@ -5,10 +5,10 @@ from, at 640x640, batch 1, on every runtime and precision, in one run (issue #21
         [--weights <file>] [--runs 60] [--warmup 10] [--threads 2] [--score_threshold 0.5]
 
 Defaults: the box-only model is the default bundled one (PaddleDetection's published BlazeFace-FPN-SSH), the landmark
-model ``configs/face_detection/blazeface_fpn_ssh_kps_wider_real.yml`` with ``pretrained/
-blazeface_fpn_ssh_kps_wider_real.safetensors``. Both are exported (decode + NMS inside, fixed 640x640, in-graph score
-threshold --score_threshold) and timed as ``benchmarks.deploy_speed`` times (round-robin blocks, re-warm, medians of
---runs): end-to-end (BGR image in memory -> rows) and network only. The CPU model and flags come first.
+model the bundled ``blazeface_fpn_ssh_kps_wider_real`` (its card's config and ``pretrained/`` weights). Both are
+exported (decode + NMS inside, fixed 640x640, in-graph score threshold --score_threshold) and timed as
+``benchmarks.deploy_speed`` times (round-robin blocks, re-warm, medians of --runs): end-to-end (BGR image in memory
+-> rows) and network only. The CPU model and flags come first.
 """
 import argparse
 import sys
@@ -20,9 +20,10 @@ from benchmarks.deploy_speed import MIN_RUNS, test_image, time_entries
 from benchmarks.harness import machine_line, markdown_table, shared_dir
 from benchmarks.ours import DEFAULT_CONFIG, DEFAULT_WEIGHTS, export_ours
 from ppdet_face.engine.weights import WeightsNotFoundError
+from ppdet_face.pretrained import bundled_model
+from ppdet_face_deploy.bundled import ALIASES
 
-KPS_CONFIG = "configs/face_detection/blazeface_fpn_ssh_kps_wider_real.yml"
-KPS_WEIGHTS = "pretrained/blazeface_fpn_ssh_kps_wider_real.safetensors"
+KPS_MODEL = bundled_model(ALIASES["blazeface_fpn_ssh_kps"])
 TARGET_RATIO = 1.1
 #: (label, backend, oneDNN, precision) of every runtime the deploy package has (int8: see deploy_speed).
 RUNTIMES = [("Paddle Inference + oneDNN", "paddle", True, "f32"), ("ONNX Runtime", "onnxruntime", False, "f32"),
@@ -33,8 +34,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="the box-only model")
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
-    p.add_argument("--kps_config", default=KPS_CONFIG, help="the landmark model")
-    p.add_argument("--kps_weights", default=KPS_WEIGHTS)
+    p.add_argument("--kps_config", default=str(KPS_MODEL.config), help="the landmark model")
+    p.add_argument("--kps_weights", default=str(KPS_MODEL.weights))
     p.add_argument("--runs", type=int, default=60)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
