@@ -4,6 +4,8 @@ Anchors are computed with plain tensor ops (``arange``/``expand``), not the lega
 ``prior_box`` op, so the head traces under ``paddle.jit.to_static(full_graph=True)`` and
 exports to ONNX. They equal ``prior_box`` (checked in tests/modeling/test_anchors.py).
 """
+import re
+
 import numpy as np
 import paddle
 import paddle.nn as nn
@@ -12,6 +14,7 @@ from ppdet.core.workspace import register, serializable
 from .box_coder import BoxCoder
 
 __all__ = ["FaceAnchors", "FaceAnchorHead", "factorize_conv", "factorize_landmark_state"]
+
 
 def build_landmark_branch(channels, outputs, kernel_size, rank, lr):
     """One level's landmark layers, ``[N, channels, H, W]`` -> ``[N, outputs, H, W]``: a ``kernel_size`` conv, or
@@ -52,7 +55,7 @@ def factorize_landmark_state(state, rank):
     out, done = dict(state), 0
     for key, weight in state.items():
         prefix, _, leaf = key.rpartition(".")
-        if leaf != "weight" or not prefix.rpartition(".")[2].startswith("landmarks") or weight.ndim != 4:
+        if leaf != "weight" or not re.fullmatch(r"landmarks\d+", prefix.rpartition(".")[2]) or weight.ndim != 4:
             continue
         first, second = factorize_conv(weight, rank)
         del out[key]
