@@ -16,6 +16,13 @@ from .box_coder import BoxCoder
 __all__ = ["FaceAnchors", "FaceAnchorHead", "factorize_conv", "factorize_landmark_state"]
 
 
+def _count(name, value):
+    """``value`` as an int, or ValueError naming ``name`` unless it is an integer >= 0."""
+    if int(value) != value or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value}")
+    return int(value)
+
+
 def build_landmark_branch(channels, outputs, kernel_size, rank, lr):
     """One level's landmark layers, ``[N, channels, H, W]`` -> ``[N, outputs, H, W]``: a ``kernel_size`` conv, or
     with ``rank`` > 0 the same conv factorised through ``rank`` channels (a ``kernel_size`` conv without bias, then a
@@ -160,13 +167,10 @@ class FaceAnchorHead(nn.Layer):
     def __init__(self, in_channels=(48, 48), num_classes=1, anchor_generator=None, kernel_size=3,
                  prior_box_var=(0.1, 0.1, 0.2, 0.2), num_landmarks=0, landmark_lr=1.0, landmark_rank=0):
         super().__init__()
-        if int(num_landmarks) != num_landmarks or num_landmarks < 0:
-            raise ValueError(f"num_landmarks must be an integer >= 0, got {num_landmarks}")
         if not landmark_lr > 0:
             raise ValueError(f"landmark_lr must be > 0, got {landmark_lr}")
-        if int(landmark_rank) != landmark_rank or landmark_rank < 0:
-            raise ValueError(f"landmark_rank must be an integer >= 0, got {landmark_rank}")
-        self.num_landmarks = int(num_landmarks)
+        self.num_landmarks = _count("num_landmarks", num_landmarks)
+        landmark_rank = _count("landmark_rank", landmark_rank)
         #: The detection-record fields this head adds after class, score and box (name -> columns).
         self.extra_fields = {"landmarks": 2 * self.num_landmarks} if self.num_landmarks else {}
         self.num_classes = num_classes + 1
@@ -184,7 +188,7 @@ class FaceAnchorHead(nn.Layer):
             self.box_convs.append(self.add_sublayer(f"boxes{i}", box))
             self.score_convs.append(self.add_sublayer(f"scores{i}", score))
             if self.num_landmarks:
-                points = build_landmark_branch(channels, k * 2 * self.num_landmarks, kernel_size, int(landmark_rank),
+                points = build_landmark_branch(channels, k * 2 * self.num_landmarks, kernel_size, landmark_rank,
                                                float(landmark_lr))
                 self.landmark_convs.append(self.add_sublayer(f"landmarks{i}", points))
 
