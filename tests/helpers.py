@@ -4,6 +4,7 @@ import pathlib
 
 import cv2
 import numpy as np
+import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -25,6 +26,15 @@ def load_tool(name):
 #: The shipped configs' NormalizeImage (RGB order): the pixel mean and the one std of all channels.
 MEAN = np.array([123.0, 117.0, 104.0], np.float32)
 STD = np.float32(127.502231)
+
+
+def skip_without_bf16():
+    """Skip the calling test on a CPU without bf16 (OpenVINO's CPU capabilities: AVX-512 BF16 or AMX), where
+    ``--precision bf16`` is one ``error:`` line by design (tested in test_openvino.py)."""
+    import openvino as ov
+
+    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        pytest.skip("this CPU has no bf16 support (OpenVINO CPU capabilities): bf16 cannot run here")
 
 
 def export_random_model(root, **kwargs):

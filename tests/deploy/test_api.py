@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eval_tools.boxes import box_iou
-from helpers import PORTRAIT_FACE, real_photo
+from helpers import PORTRAIT_FACE, real_photo, skip_without_bf16
 from ppdet_face_deploy import BUNDLED_MODELS, DeployError, FaceDetector, Faces
 from ppdet_face_deploy.runners import installed_backends
 
@@ -32,10 +32,11 @@ def test_backends_agree_and_auto_is_the_first_installed(portrait):
     results = {b: FaceDetector(backend=b, cpu_threads=2).detect(portrait) for b in ("onnxruntime", "paddle")}
     np.testing.assert_allclose(results["onnxruntime"].detections, results["paddle"].detections, atol=1e-3)
     assert FaceDetector(cpu_threads=2).backend == installed_backends()[0] == "onnxruntime"
-    assert FaceDetector(precision="bf16", cpu_threads=2).backend == "openvino"
 
 
 def test_lists_arrays_and_bf16(portrait):
+    skip_without_bf16()
+    assert FaceDetector(precision="bf16", cpu_threads=2).backend == "openvino"  # auto: the bf16 runtime
     det = FaceDetector(model="blazeface_fpn_ssh", backend="openvino", precision="bf16", batch_size=2, cpu_threads=2)
     out = det.detect([portrait, cv2.imread(portrait), real_photo(300)])
     assert [len(f) for f in out] == [1, 1, 1] and out[1].source is None

@@ -7,7 +7,7 @@ import numpy as np
 import paddle
 import pytest
 
-from helpers import CONFIGS, blob_images, normalize
+from helpers import CONFIGS, blob_images, normalize, skip_without_bf16
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,7 @@ def test_bf16_rows_keep_their_landmarks(kps_export):
     _, save_dir = kps_export
     bgr = blob_images()[0]
     (f32,) = Detector(save_dir, backend="openvino", precision="f32", cpu_threads=2).predict([bgr])
+    skip_without_bf16()
     (bf16,) = Detector(save_dir, backend="openvino", precision="bf16", cpu_threads=2).predict([bgr])
     assert bf16.shape[1] == 16
     matched = 0
