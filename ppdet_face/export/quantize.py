@@ -1,11 +1,12 @@
 """Post-training int8 quantization of an exported folder (``tools/quantize.py``), with OpenVINO NNCF.
 
-The exported ``model.onnx`` is read by OpenVINO, its constant subgraphs folded (:func:`fold_constants`),
-calibrated on real images with ``nncf.quantize``
+The exported ``model.onnx`` is converted by OpenVINO (BatchNorm folded into each convolution's weights and bias)
+and its constant subgraphs folded (:func:`float_model`), calibrated on real images with ``nncf.quantize``
 (min-max ranges per tensor / weight channel, fast bias correction) and saved as OpenVINO IR
 (``model_int8.xml`` + ``.bin``) next to it; ``infer_cfg.yml`` gets a ``quantized`` entry that
 ``deploy/python`` reads for ``--backend openvino --precision int8``. Only the network is quantized:
-the ops after the last convolutions (box decode, scores, NMS, clipping) stay float.
+the ops after the last convolutions (box decode, scores, NMS, clipping) stay float, and so do the ops
+reading the stem's output (:func:`stem_readers`).
 
 Why this route (measured on this machine, see ``deploy/README.md``): ONNX Runtime's ``quantize_static``
 (QDQ, Conv only) runs 2.2-2.5x *slower* than ONNX Runtime f32 here, and NNCF on the ONNX model gives
@@ -19,12 +20,13 @@ import numpy as np
 
 from eval_tools.wider_format import IMAGE_EXTENSIONS, is_image_name
 
-__all__ = ["INT8_FILE", "QUANT_METHOD", "calibration_files", "default_calib_dir", "float_tail", "fold_constants",
-           "quantize_export", "quantize_folder", "record_quantized"]
+__all__ = ["INT8_FILE", "QUANT_METHOD", "calibration_files", "default_calib_dir", "float_model", "float_tail",
+           "fold_constants", "quantize_export", "stem_readers", "quantize_folder", "record_quantized"]
 
 #: File name of the int8 model in the export folder (OpenVINO IR; ``.bin`` beside it).
 INT8_FILE = "model_int8.xml"
-QUANT_METHOD = "nncf.quantize (OpenVINO IR, post-training: min-max ranges, fast bias correction)"
+QUANT_METHOD = ("nncf.quantize (OpenVINO IR, BatchNorm folded, post-training: min-max ranges, fast bias "
+                "correction; the stem's output in float)")
 
 
 def default_calib_dir():
@@ -111,6 +113,27 @@ def fold_constants(model):
     return model
 
 
+def float_model(onnx_path):
+    """The exported network as NNCF quantizes it: ``onnx_path`` through OpenVINO's converter, then
+    :func:`fold_constants`.
+
+    The converter folds each BatchNorm into its convolution (scaled weights, then a bias ``Add``).
+    ``Core.read_model`` keeps them apart (``Convolution -> BatchNormInference``): NNCF then finds a bias
+    only on the head's convolutions, so its bias correction (which undoes the mean shift int8 rounding
+    puts into each convolution's output) skips every other one, and the int8 model loses more AP
+    (``deploy/README.md``).
+
+    Args:
+        onnx_path (str): the export's ``model.onnx``.
+
+    Returns:
+        openvino.Model: the float model.
+    """
+    import openvino as ov
+
+    return fold_constants(ov.convert_model(onnx_path))
+
+
 def float_tail(model):
     """Names of the OpenVINO ops that neither are convolutions nor feed one: the decode / NMS tail.
 
@@ -132,6 +155,33 @@ def float_tail(model):
     skip = conv_types | {"Parameter", "Constant", "Result"}
     return [op.get_friendly_name() for op in model.get_ordered_ops()
             if op.get_type_name() not in skip and op.get_friendly_name() not in feeds_conv]
+
+
+#: Element-wise ops between the stem convolution and its activation's output (bias, scale, activation).
+_STEM_EPILOGUE = frozenset({"Add", "Multiply", "Relu", "Clamp", "HSwish", "Swish", "HSigmoid", "Sigmoid", "PRelu"})
+
+
+def stem_readers(model):
+    """Names of the ops that read the stem's output (the first convolution's, after its bias and activation).
+
+    They are kept in float: int8 rounding of that one activation costs the published BlazeFace-FPN-SSH most of
+    its int8 AP loss. NNCF's accuracy control, validating on held-out training images, reverted exactly these
+    ops first (``deploy/README.md``).
+
+    Args:
+        model (openvino.Model): the float model (:func:`float_model`).
+
+    Returns:
+        list[str]: friendly names (NNCF ``IgnoredScope(names=...)``); empty without a convolution.
+    """
+    node = next((op for op in model.get_ordered_ops() if op.get_type_name() == "Convolution"), None)
+    if node is None:
+        return []
+    while True:
+        readers = [port.get_node() for port in node.output(0).get_target_inputs()]
+        if len(readers) != 1 or readers[0].get_type_name() not in _STEM_EPILOGUE:
+            return [op.get_friendly_name() for op in readers]
+        node = readers[0]
 
 
 def _calibration_inputs(files, preprocess):
@@ -173,15 +223,16 @@ def quantize_export(model_dir, files, preprocess, calibration=None):
     if not files:
         raise ValueError("no calibration images")
     nncf.set_log_level(logging.WARNING)
-    model = fold_constants(ov.Core().read_model(onnx_path))
-    tail = float_tail(model)
+    model = float_model(onnx_path)
+    tail, stem = float_tail(model), stem_readers(model)
     t0 = time.perf_counter()
     data = list(_calibration_inputs(files, preprocess))
     quantized = nncf.quantize(model, nncf.Dataset(data), subset_size=len(data),
-                              ignored_scope=nncf.IgnoredScope(names=tail, validate=False))
+                              ignored_scope=nncf.IgnoredScope(names=tail + stem, validate=False))
     ov.save_model(quantized, os.path.join(model_dir, INT8_FILE))
     entry = {"file": INT8_FILE, "precision": "int8", "method": QUANT_METHOD,
-             "float_ops": f"{len(tail)} ops after the last convolutions (decode, NMS)",
+             "float_ops": f"{len(tail)} ops after the last convolutions (decode, NMS); the {len(stem)} ops "
+                          "reading the stem's output",
              "calibration": dict(calibration or {}, num_images=len(data),
                                  seconds=round(time.perf_counter() - t0, 1))}
     record_quantized(model_dir, entry)

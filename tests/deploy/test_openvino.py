@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from eval_tools.boxes import box_iou
-from helpers import REPO, blob_images
+from helpers import REPO, blob_images, skip_without_bf16
 
 pytest.importorskip("openvino", reason="openvino is not installed (pinned in requirements.txt)")
 from test_detector import reference, same  # noqa: E402  (tests/deploy is on sys.path: rootdir-less test module)
@@ -84,12 +84,9 @@ def test_fixed_shape_export_runs_on_openvino(fixed_export):
 def test_bf16_is_within_its_tolerance(dynamic_export):
     """Documented in deploy/README.md: boxes move, scores shift; on this seeded random model (more sensitive than
     a trained one) every box >= 0.05 is found again with median IoU 0.92 and median score change 0.03."""
-    import openvino as ov
-
     from ppdet_face_deploy.detector import Detector
 
-    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
-        pytest.skip("this CPU has no bf16 support")
+    skip_without_bf16()
     model, save_dir = dynamic_export
     det = Detector(save_dir, backend="openvino", precision="bf16", cpu_threads=2)
     batch = blob_images()
@@ -115,6 +112,18 @@ def quantized_export(dynamic_export, tmp_path_factory):
                           capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return dynamic_export[0], save_dir, dynamic_export[1]
+
+
+def test_bf16_on_a_cpu_without_it_is_one_clear_error(dynamic_export):
+    import openvino as ov
+
+    from ppdet_face_deploy.detector import Detector
+    from ppdet_face_deploy.preprocess import DeployError
+
+    if "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        pytest.skip("this CPU has bf16: the error for CPUs without it cannot be raised here")
+    with pytest.raises(DeployError, match="--precision bf16: this CPU has no bf16 support .*; use --precision f32"):
+        Detector(dynamic_export[1], backend="openvino", precision="bf16", cpu_threads=2)
 
 
 def test_quantize_records_the_int8_model_and_keeps_infer_cfg(quantized_export):
@@ -153,19 +162,56 @@ def test_int8_runs_with_a_float_tail(quantized_export):
         assert (g[:, [3, 5]] <= h + 1e-3).all() and (g[:, 2:] >= 0).all()
 
 
+def _convolutions_with_bias(model):
+    """(convolutions, those whose only consumer is an Add of a constant: their bias)."""
+    convs = [op for op in model.get_ordered_ops() if op.get_type_name() in ("Convolution", "GroupConvolution")]
+    biased = 0
+    for op in convs:
+        targets = list(op.output(0).get_target_inputs())
+        node = targets[0].get_node()
+        biased += len(targets) == 1 and node.get_type_name() == "Add" and \
+            node.input_value(1 - targets[0].get_index()).get_node().get_type_name() == "Constant"
+    return len(convs), biased
+
+
+def test_quantization_sees_every_batchnorm_folded_into_a_convolution_bias(dynamic_export):
+    """NNCF's bias correction needs each convolution's bias: in the graph it quantizes no BatchNorm is left and
+    every convolution that had one feeds a bias Add (``Core.read_model`` keeps Convolution -> BatchNormInference)."""
+    import openvino as ov
+
+    from ppdet_face.export.quantize import float_model, fold_constants
+
+    onnx_path = os.path.join(dynamic_export[1], "model.onnx")
+    raw = fold_constants(ov.Core().read_model(onnx_path))
+    batchnorms = sum(op.get_type_name() == "BatchNormInference" for op in raw.get_ordered_ops())
+    model = float_model(onnx_path)
+    assert batchnorms > 0
+    assert not [op for op in model.get_ordered_ops() if op.get_type_name().startswith("BatchNorm")]
+    convs, biased = _convolutions_with_bias(model)
+    assert convs == _convolutions_with_bias(raw)[0]
+    assert biased >= batchnorms  # (the converter drops an all-zero bias, as the random head's)
+
+
 def test_int8_runs_every_convolution_depthwise_included_in_int8(quantized_export):
     """The depthwise weights are quantized per output channel (ranges [C, 1, 1, 1, 1]) and the CPU plugin
-    compiles every convolution to an int8 kernel. Without constant folding before NNCF the depthwise ranges
-    were [C, 1, 1, 1, k] and those convolutions ran in float between conversions (slower than f32)."""
+    compiles every convolution but the one reading the stem's output (kept float) to an int8 kernel. Without
+    constant folding before NNCF the depthwise ranges were [C, 1, 1, 1, k] and those convolutions ran in float
+    between conversions (slower than f32)."""
     import openvino as ov
+
+    from ppdet_face.export.quantize import stem_readers
 
     _, save_dir, _ = quantized_export
     core = ov.Core()
     model = core.read_model(os.path.join(save_dir, "model_int8.xml"))
+    stem = set(stem_readers(model))
     depthwise = [op for op in model.get_ordered_ops() if op.get_type_name() == "GroupConvolution"]
-    assert depthwise
+    assert depthwise and stem
     for op in depthwise:
         fq = op.input_value(1).get_node()
+        if op.get_friendly_name() in stem:
+            assert fq.get_type_name() == "Constant"  # float weights
+            continue
         channels = op.get_input_shape(1)[0]
         if fq.get_type_name() == "FakeQuantize":
             ranges = [list(fq.get_input_shape(i)) for i in range(1, 5)]
@@ -179,7 +225,8 @@ def test_int8_runs_every_convolution_depthwise_included_in_int8(quantized_export
     assert len(convs) >= len(depthwise)
     precisions = {str(info["originalLayersNames"].value).split(",")[0]: str(info["runtimePrecision"].value)
                   for info in convs}
-    assert all(p in ("u8", "i8") for p in precisions.values()), precisions
+    float_convs = {name for name, p in precisions.items() if p not in ("u8", "i8")}
+    assert float_convs == stem & set(precisions) and len(float_convs) == 1, (float_convs, stem, precisions)
 
 
 @pytest.mark.parametrize("args,message", [
