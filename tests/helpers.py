@@ -28,12 +28,17 @@ MEAN = np.array([123.0, 117.0, 104.0], np.float32)
 STD = np.float32(127.502231)
 
 
-def skip_without_bf16():
-    """Skip the calling test on a CPU without bf16 (OpenVINO's CPU capabilities: AVX-512 BF16 or AMX), where
-    ``--precision bf16`` is one ``error:`` line by design (tested in test_openvino.py)."""
+def cpu_has_bf16():
+    """Whether OpenVINO's CPU plugin can run bf16 here (AVX-512 BF16 or AMX)."""
     import openvino as ov
 
-    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def skip_without_bf16():
+    """Skip the calling test on a CPU without bf16, where ``--precision bf16`` is one ``error:`` line by design
+    (tested in test_openvino.py)."""
+    if not cpu_has_bf16():
         pytest.skip("this CPU has no bf16 support (OpenVINO CPU capabilities): bf16 cannot run here")
 
 

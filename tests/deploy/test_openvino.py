@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from eval_tools.boxes import box_iou
-from helpers import REPO, blob_images, skip_without_bf16
+from helpers import REPO, blob_images, cpu_has_bf16, skip_without_bf16
 
 pytest.importorskip("openvino", reason="openvino is not installed (pinned in requirements.txt)")
 from test_detector import reference, same  # noqa: E402  (tests/deploy is on sys.path: rootdir-less test module)
@@ -115,12 +115,10 @@ def quantized_export(dynamic_export, tmp_path_factory):
 
 
 def test_bf16_on_a_cpu_without_it_is_one_clear_error(dynamic_export):
-    import openvino as ov
-
     from ppdet_face_deploy.detector import Detector
     from ppdet_face_deploy.preprocess import DeployError
 
-    if "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+    if cpu_has_bf16():
         pytest.skip("this CPU has bf16: the error for CPUs without it cannot be raised here")
     with pytest.raises(DeployError, match="--precision bf16: this CPU has no bf16 support .*; use --precision f32"):
         Detector(dynamic_export[1], backend="openvino", precision="bf16", cpu_threads=2)
