@@ -21,7 +21,7 @@ import numpy as np
 from eval_tools.wider_format import IMAGE_EXTENSIONS, is_image_name
 
 __all__ = ["INT8_FILE", "QUANT_METHOD", "calibration_files", "default_calib_dir", "float_model", "float_tail",
-           "fold_constants", "quantize_export", "stem_readers", "quantize_folder", "record_quantized"]
+           "fold_constants", "quantize_export", "quantize_folder", "record_quantized", "stem_readers"]
 
 #: File name of the int8 model in the export folder (OpenVINO IR; ``.bin`` beside it).
 INT8_FILE = "model_int8.xml"
